@@ -1,0 +1,15 @@
+"""Errors with one-line messages meant for users."""
+
+
+class ReelChatError(Exception):
+    """Base error: ``str(err)`` is a one-line message a user can act on."""
+
+    exit_code = 2
+
+
+class DataError(ReelChatError):
+    """A data file is missing, truncated, malformed or fails its checksum."""
+
+
+class IndexError_(ReelChatError):
+    """The vector index is missing, stale or corrupt."""
