@@ -1,0 +1,66 @@
+"""What one user message says, as parsed by the deterministic understanding layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Critique(str, Enum):
+    """Relative feedback on the last picks."""
+
+    MORE_RECENT = "more_recent"
+    OLDER = "older"
+    LIGHTER = "lighter"  # "less dark", "something lighter", "more fun"
+    DARKER = "darker"
+    SOMETHING_ELSE = "something_else"  # "something else", "different", "none of those"
+    MORE_POPULAR = "more_popular"
+    LESS_POPULAR = "less_popular"  # "hidden gems", "lesser known"
+
+
+@dataclass(frozen=True, slots=True)
+class TitleMention:
+    """A span of the message that names a movie."""
+
+    text: str  # the span as written
+    movie_id: int | None  # best match, None when unresolved
+    alternatives: tuple[int, ...] = ()  # other close matches (ambiguity), best first
+    score: float = 0.0
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.movie_id is not None and bool(self.alternatives)
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    """Deltas stated by one message. Empty tuples/None mean "not mentioned"."""
+
+    liked: tuple[int, ...] = ()
+    disliked: tuple[int, ...] = ()
+    seen: tuple[int, ...] = ()
+    # references to the previous reply's picks, 0-based positions ("the first one" -> 0, "that one" -> -1
+    # meaning "the only/last single pick referred to")
+    liked_refs: tuple[int, ...] = ()
+    disliked_refs: tuple[int, ...] = ()
+    seen_refs: tuple[int, ...] = ()
+    seen_all_shown: bool = False  # "I've seen all of those"
+    genres_required: tuple[str, ...] = ()
+    genres_excluded: tuple[str, ...] = ()
+    year_min: int | None = None
+    year_max: int | None = None
+    clear_years: bool = False  # "any year"
+    k: int | None = None
+    mood: tuple[str, ...] = ()  # free-text descriptors for retrieval: "mind-bending", "feel-good"
+    critiques: tuple[Critique, ...] = ()
+    reset: bool = False
+    mentions: tuple[TitleMention, ...] = ()  # every title span found, resolved or not
+    text: str = ""  # the message with titles removed, for semantic retrieval
+
+    @property
+    def unresolved(self) -> tuple[str, ...]:
+        return tuple(m.text for m in self.mentions if m.movie_id is None)
+
+    @property
+    def ambiguous(self) -> tuple[TitleMention, ...]:
+        return tuple(m for m in self.mentions if m.ambiguous)
