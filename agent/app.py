@@ -1,0 +1,154 @@
+"""``RecommenderAgent``: the one entry point used by the UI, the CLI, Python callers and evaluation."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
+
+from agent.compose import describe_constraints
+from agent.evidence import EvidenceBuilder
+from agent.memory import SessionState, apply_understanding
+from agent.pipeline import Pipeline, PipelineConfig
+from agent.records import Feedback, Recommendation, Reply
+from agent.resources import Resources
+from agent.session import Session
+from agent.settings import Settings
+from agent.understanding.types import Understanding
+from retrieval.catalogue import Catalogue
+
+log = logging.getLogger(__name__)
+
+
+class RecommenderAgent:
+    """Shared, thread-safe recommender; each conversation is a :class:`Session`."""
+
+    def __init__(self, resources: Resources, pipeline_config: PipelineConfig | None = None) -> None:
+        self.resources = resources
+        self.pipeline_config = pipeline_config or PipelineConfig()
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, *, progress: bool = True) -> RecommenderAgent:
+        """Settings from env; finds or downloads data, builds the index and model if missing."""
+        res = Resources(settings or Settings(), progress=progress)
+        res.prepare()
+        return cls(res)
+
+    # -- components ----------------------------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        return self.resources.settings
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.resources.catalogue
+
+    @cached_property
+    def resolver(self):  # type: ignore[no-untyped-def]
+        from retrieval.titles import TitleResolver
+
+        return TitleResolver(self.catalogue)
+
+    @cached_property
+    def max_year(self) -> int:
+        return max((m.year for m in self.catalogue if m.year), default=2018)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        res = self.resources
+        return Pipeline(
+            self.catalogue,
+            res.retriever(),
+            res.reranker(),
+            res.item_embeddings,
+            res.encoder,
+            self.pipeline_config,
+            fallback_retriever=res.exact_retriever(),
+        )
+
+    @cached_property
+    def evidence(self) -> EvidenceBuilder:
+        return EvidenceBuilder(self.catalogue, self.resources.ratings, self.resources.item_embeddings)
+
+    # -- sessions ---------------------------------------------------------------------------------------
+    def start_session(self, user_id: str | None = None) -> Session:
+        return Session(self, uuid.uuid4().hex, user_id)
+
+    def recommend(
+        self, messages: Sequence[Mapping[str, str]], k: int = 50, explain: bool = False
+    ) -> list[Recommendation]:
+        """Stateless: replay ``messages`` (user/assistant turns) and recommend for the last state."""
+        state = SessionState()
+        for msg in messages:
+            content = str(msg.get("content") or "")[:4000]
+            if not content.strip():
+                continue
+            u = self.understand(content)
+            if msg.get("role") == "assistant":
+                # movies the recommender already mentioned are not recommended again
+                mentioned = [m.movie_id for m in u.mentions if m.movie_id is not None]
+                state.shown += [m for m in mentioned if m not in state.shown]
+                state.last_picks = mentioned
+                continue
+            apply_understanding(state, u, self.catalogue)
+            for m in u.mentions:  # a movie named without sentiment still tells us about taste
+                mid = m.movie_id
+                if mid is not None and mid not in state.disliked and mid not in state.liked:
+                    state.liked.append(mid)
+        state.k = k
+        result = self.pipeline.run(state, k=k)
+        if explain:
+            return list(self.explain_picks(state, result.picks))
+        return [self._recommendation(mid, score, "", "none") for mid, score in result.picks]
+
+    # -- turn helpers used by Session -------------------------------------------------------------------
+    def understand(self, text: str) -> Understanding:
+        from agent.understanding.parser import parse
+
+        return parse(text, self.resolver, genres=self.catalogue.genres, max_year=self.max_year)
+
+    def mention_notices(self, u: Understanding) -> list[str]:
+        notes = []
+        for m in u.mentions:
+            if m.movie_id is None:
+                notes.append(f'I couldn\'t find "{m.text[:60]}" in the catalogue.')
+            elif m.alternatives:
+                best = self.catalogue.get(m.movie_id).label
+                alt = self.catalogue.get(m.alternatives[0]).label
+                notes.append(f'By "{m.text[:60]}" I took {best}; say "{alt}" if you meant that one.')
+        return notes
+
+    def describe_query(self, state: SessionState) -> str:
+        return "; ".join(describe_constraints(self.catalogue, state.query())) or "no constraints yet"
+
+    def explain_picks(self, state: SessionState, picks: Sequence[tuple[int, float]]) -> Iterator[Recommendation]:
+        if not picks:
+            return
+        items = [self.evidence.build(mid, state.liked, state.text) for mid, _ in picks]
+        explainer = self.resources.explainer
+        for (mid, score), expl in zip(picks, explainer.explain_iter(items), strict=True):
+            yield self._recommendation(mid, score, expl.text, expl.source)
+
+    def _recommendation(self, mid: int, score: float, text: str, source: str) -> Recommendation:
+        m = self.catalogue.get(mid)
+        return Recommendation(
+            movie_id=m.movie_id,
+            title=m.title,
+            year=m.year,
+            genres=m.genres,
+            score=float(score),
+            explanation=text or f"{m.label}: {', '.join(m.genres) or 'no genre listed'}.",
+            explanation_source=source,  # type: ignore[arg-type]
+            rating_mean=m.rating_mean,
+            rating_count=m.rating_count,
+            imdb_id=m.imdb_id,
+            tmdb_id=m.tmdb_id,
+        )
+
+    # -- persistence hooks (durable store lands with the feedback issue) -------------------------------
+    def record_feedback(self, session: Session, feedback: Feedback) -> None:
+        log.info("feedback session=%s movie=%s signal=%s", session.session_id, feedback.movie_id, feedback.signal)
+
+    def record_turn(self, session: Session, message: str, reply: Reply) -> None:
+        log.debug("turn session=%s picks=%s", session.session_id, [r.movie_id for r in reply.recommendations])

@@ -1,0 +1,186 @@
+"""``reelchat`` command line: data, index, search, train, prepare, chat, ui, bench, eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from retrieval.errors import ReelChatError
+
+log = logging.getLogger("reelchat")
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from agent.settings import Settings
+
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "cache_dir", None):
+        overrides["cache_dir"] = Path(args.cache_dir)
+    return Settings(**overrides)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from agent.resources import locate_data
+
+    settings = _settings(args)
+    ml_dir, redial_dir = locate_data(settings, progress=True)
+    print(f"MovieLens: {ml_dir}")
+    print(f"ReDial facts: {redial_dir or 'not found (optional)'}")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from agent.resources import Resources
+
+    res = Resources(_settings(args), progress=True)
+    index = res.index(rebuild=args.rebuild)
+    print(f"index ready: {index.count()} movies at {res.settings.chroma_url or res.settings.index_dir}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from agent.resources import Resources
+    from retrieval.types import Filters
+
+    res = Resources(_settings(args), progress=not args.json)
+    filters = Filters(
+        year_min=args.year_min,
+        year_max=args.year_max,
+        genres_required=tuple(args.genre or ()),
+        genres_excluded=tuple(args.exclude_genre or ()),
+    )
+    cands = res.retriever().search(args.text, filters=filters, n=args.k)
+    rows = []
+    for mid, score in zip(cands.ids, cands.scores, strict=True):
+        m = res.catalogue.get(mid)
+        rows.append(
+            {"movie_id": m.movie_id, "title": m.title, "year": m.year, "genres": list(m.genres), "score": score}
+        )
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for i, r in enumerate(rows, 1):
+            print(f"{i:2d}. {r['title']} ({r['year']})  {'|'.join(r['genres'])}  {r['score']:.3f}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from agent.resources import Resources
+
+    res = Resources(_settings(args), progress=True)
+    res.reranker(retrain=True)
+    print(f"model saved under {res.settings.models_dir}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from agent.resources import Resources
+
+    res = Resources(_settings(args), progress=True)
+    res.prepare()
+    print("ReelChat is ready.")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from agent.app import RecommenderAgent
+    from agent.terminal import repl
+
+    app = RecommenderAgent.load(_settings(args))
+    return repl(app)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    return serve(_settings(args), host=args.host, port=args.port)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import runpy
+
+    script = Path(__file__).resolve().parents[1] / "bench" / f"{args.which}.py"
+    if not script.exists():
+        raise ReelChatError(f"no benchmark named {args.which!r} (expected {script})")
+    sys.argv = [str(script), *args.rest]
+    runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from agent.evaluation.cli import run_eval
+
+    return run_eval(args, _settings(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="reelchat", description="Conversational movie recommender.")
+    p.add_argument("--data-dir", help="folder holding ml-latest-small/ (default: $REELCHAT_DATA_DIR)")
+    p.add_argument("--cache-dir", help="downloads, index and models (default: ~/.cache/reelchat)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("data", help="find or download MovieLens ml-latest-small").set_defaults(func=cmd_data)
+    s = sub.add_parser("index", help="build the Chroma index (if missing or stale)")
+    s.add_argument("--rebuild", action="store_true")
+    s.set_defaults(func=cmd_index)
+
+    s = sub.add_parser("search", help="semantic search with hard filters")
+    s.add_argument("text")
+    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--year-min", type=int)
+    s.add_argument("--year-max", type=int)
+    s.add_argument("--genre", action="append", help="required genre (repeatable)")
+    s.add_argument("--exclude-genre", action="append", help="excluded genre (repeatable)")
+    s.set_defaults(func=cmd_search)
+
+    sub.add_parser("train", help="train the collaborative-filtering reranker").set_defaults(func=cmd_train)
+    sub.add_parser("prepare", help="data + index + model + LLM, all at once").set_defaults(func=cmd_prepare)
+    sub.add_parser("chat", help="chat in the terminal").set_defaults(func=cmd_chat)
+    s = sub.add_parser("ui", help="start the browser chat")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=7860)
+    s.set_defaults(func=cmd_ui)
+    s = sub.add_parser("bench", help="run a benchmark from bench/")
+    s.add_argument("which", choices=["retrieval", "ranking", "agent", "load"])
+    s.add_argument("rest", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_bench)
+    try:
+        from agent.evaluation.cli import add_eval_parser
+    except ImportError:
+        pass
+    else:
+        add_eval_parser(sub, cmd_eval)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for var, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "ANONYMIZED_TELEMETRY": "False",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ.setdefault(var, value)
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except ReelChatError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""Conversation state: constraints accumulate across turns; the latest statement wins."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from agent.query import Query
+from agent.understanding.types import Critique, Understanding
+from retrieval.catalogue import Catalogue
+
+MAX_K = 20
+DEFAULT_K = 5
+
+
+@dataclass
+class SessionState:
+    """Mutable per-session memory. Only :class:`agent.session.Session` mutates it, under its lock."""
+
+    liked: list[int] = field(default_factory=list)
+    disliked: list[int] = field(default_factory=list)
+    seen: list[int] = field(default_factory=list)
+    genres_required: list[str] = field(default_factory=list)
+    genres_excluded: list[str] = field(default_factory=list)
+    year_min: int | None = None
+    year_max: int | None = None
+    mood: list[str] = field(default_factory=list)
+    text: str = ""
+    k: int = DEFAULT_K
+    shown: list[int] = field(default_factory=list)
+    last_picks: list[int] = field(default_factory=list)
+    popularity_bias: float = 0.0  # < 0 favours the long tail, > 0 favours well-known movies
+    diversity: float = 0.0  # raised by "something else"
+
+    def query(self) -> Query:
+        return Query(
+            liked=tuple(self.liked),
+            disliked=tuple(self.disliked),
+            seen=tuple(self.seen),
+            genres_required=tuple(self.genres_required),
+            genres_excluded=tuple(self.genres_excluded),
+            year_min=self.year_min,
+            year_max=self.year_max,
+            text=self.text,
+            k=self.k,
+        )
+
+    def excluded_ids(self) -> set[int]:
+        """Never recommend again: already shown, seen, liked (named by the user) or disliked."""
+        return set(self.shown) | set(self.seen) | set(self.liked) | set(self.disliked)
+
+    def reset(self) -> None:
+        fresh = SessionState()
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(fresh, name))
+
+
+def _add(items: list, value: object) -> bool:
+    if value in items:
+        return False
+    items.append(value)
+    return True
+
+
+def _discard(items: list, value: object) -> bool:
+    if value in items:
+        items.remove(value)
+        return True
+    return False
+
+
+def _resolve_refs(refs: tuple[int, ...], picks: list[int]) -> list[int]:
+    out = []
+    for r in refs:
+        if not picks:
+            break
+        idx = 0 if r == -1 and len(picks) == 1 else r
+        if -len(picks) <= idx < len(picks):
+            out.append(picks[idx])
+    return out
+
+
+def apply_understanding(state: SessionState, u: Understanding, catalogue: Catalogue) -> list[str]:
+    """Fold one message's deltas into ``state``; return one-line notices for the user."""
+    notices: list[str] = []
+    if u.reset:
+        state.reset()
+        notices.append("Starting over: I've forgotten the earlier preferences.")
+
+    liked = list(u.liked) + _resolve_refs(u.liked_refs, state.last_picks)
+    disliked = list(u.disliked) + _resolve_refs(u.disliked_refs, state.last_picks)
+    seen = list(u.seen) + _resolve_refs(u.seen_refs, state.last_picks)
+    if u.seen_all_shown:
+        seen += state.last_picks
+
+    for mid in liked:
+        if _discard(state.disliked, mid):
+            notices.append(f"Noted: you now like {catalogue.get(mid).label}, so it is no longer a dislike.")
+        _add(state.liked, mid)
+    for mid in disliked:
+        if _discard(state.liked, mid):
+            notices.append(f"Noted: you now dislike {catalogue.get(mid).label}, so it is no longer a like.")
+        _add(state.disliked, mid)
+    for mid in seen:
+        _add(state.seen, mid)
+
+    for g in u.genres_required:
+        if _discard(state.genres_excluded, g):
+            notices.append(f"Earlier you ruled out {g}; going with your latest request and including it.")
+        _add(state.genres_required, g)
+    for g in u.genres_excluded:
+        if _discard(state.genres_required, g):
+            notices.append(f"Earlier you asked for {g}; going with your latest request and excluding it.")
+        _add(state.genres_excluded, g)
+
+    _apply_years(state, u, notices)
+    if u.k is not None:
+        if u.k > MAX_K:
+            notices.append(f"I show at most {MAX_K} picks at a time.")
+        state.k = max(1, min(MAX_K, u.k))
+    if u.mood or u.text.strip():
+        state.mood = list(u.mood)
+        state.text = " ".join([*u.mood, u.text]).strip() if u.text.strip() else " ".join(u.mood)
+    for c in u.critiques:
+        _apply_critique(state, c, catalogue, notices)
+    return notices
+
+
+def _apply_years(state: SessionState, u: Understanding, notices: list[str]) -> None:
+    if u.clear_years:
+        state.year_min = state.year_max = None
+    lo, hi = u.year_min, u.year_max
+    if lo is not None and hi is not None and lo > hi:
+        lo, hi = hi, lo
+    if lo is not None:
+        state.year_min = lo
+        if state.year_max is not None and state.year_max < lo and hi is None:
+            notices.append(f"Dropped the earlier 'before {state.year_max}' limit: it contradicts 'from {lo}'.")
+            state.year_max = None
+    if hi is not None:
+        state.year_max = hi
+        if state.year_min is not None and state.year_min > hi and lo is None:
+            notices.append(f"Dropped the earlier 'from {state.year_min}' limit: it contradicts 'until {hi}'.")
+            state.year_min = None
+
+
+def _apply_critique(state: SessionState, c: Critique, catalogue: Catalogue, notices: list[str]) -> None:
+    years = [y for m in state.last_picks if (y := catalogue.get(m).year) is not None]
+    pivot = int(statistics.median(years)) if years else None
+    if c is Critique.MORE_RECENT and pivot is not None:
+        state.year_min = pivot + 1
+        if state.year_max is not None and state.year_max < state.year_min:
+            state.year_max = None
+    elif c is Critique.OLDER and pivot is not None:
+        state.year_max = pivot - 1
+        if state.year_min is not None and state.year_min > state.year_max:
+            state.year_min = None
+    elif c is Critique.LIGHTER:
+        for g in ("Horror",):
+            _discard(state.genres_required, g)
+            _add(state.genres_excluded, g)
+        state.text = "light-hearted, fun, uplifting"
+    elif c is Critique.DARKER:
+        _discard(state.genres_excluded, "Horror")
+        state.text = "dark, gritty, intense"
+    elif c is Critique.SOMETHING_ELSE:
+        state.diversity = min(1.0, state.diversity + 0.3)
+    elif c is Critique.LESS_POPULAR:
+        state.popularity_bias = max(-1.0, state.popularity_bias - 0.5)
+    elif c is Critique.MORE_POPULAR:
+        state.popularity_bias = min(1.0, state.popularity_bias + 0.5)

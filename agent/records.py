@@ -1,0 +1,76 @@
+"""Typed records the agent produces and the UI only renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from agent.query import Query
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    movie_id: int  # MovieLens movieId
+    title: str
+    year: int | None
+    genres: tuple[str, ...]
+    score: float
+    explanation: str
+    explanation_source: Literal["llm", "template", "none"] = "template"
+    rating_mean: float | None = None
+    rating_count: int = 0
+    imdb_id: str | None = None
+    tmdb_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.title} ({self.year})" if self.year else self.title
+
+    @property
+    def links(self) -> dict[str, str]:
+        out = {"MovieLens": f"https://movielens.org/movies/{self.movie_id}"}
+        if self.imdb_id:
+            out["IMDb"] = f"https://www.imdb.com/title/{self.imdb_id}/"
+        if self.tmdb_id:
+            out["TMDB"] = f"https://www.themoviedb.org/movie/{self.tmdb_id}"
+        return out
+
+
+StepKind = Literal["understand", "retrieve", "rerank", "filter", "explain", "notice", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One stage of a turn, for transparency panels and logs."""
+
+    kind: StepKind
+    summary: str
+    duration_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    recommendations: tuple[Recommendation, ...]
+    query: Query
+    steps: tuple[Step, ...] = ()
+    notices: tuple[str, ...] = ()  # one-line messages: ambiguity, unknown titles, contradictions, limits
+    error: str | None = None  # set when the turn could not be served; text then explains it
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyChunk:
+    """A piece of a streamed reply; the last chunk carries the complete :class:`Reply`."""
+
+    text: str
+    reply: Reply | None = None
+    recommendation: Recommendation | None = None
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    movie_id: int
+    signal: Literal["liked", "disliked", "seen"]
+    source: Literal["chat", "button"] = "button"
+    meta: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,148 @@
+"""One conversation: ``send``/``stream`` a message, get a :class:`Reply`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from agent.compose import compose_header, compose_notices
+from agent.memory import SessionState, apply_understanding
+from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step
+
+if TYPE_CHECKING:
+    from agent.app import RecommenderAgent
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 4000
+
+
+class Session:
+    """Independent per-user state over a shared :class:`RecommenderAgent`. Thread-safe per session."""
+
+    def __init__(self, app: RecommenderAgent, session_id: str, user_id: str | None = None) -> None:
+        self.app = app
+        self.session_id = session_id
+        self.user_id = user_id
+        self.state = SessionState()
+        self.history: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+
+    # -- public API -------------------------------------------------------------------------------
+    def send(self, message: str) -> Reply:
+        """Handle one user message and return the complete reply."""
+        reply = None
+        for chunk in self.stream(message):
+            if chunk.done:
+                reply = chunk.reply
+        assert reply is not None
+        return reply
+
+    def stream(self, message: str) -> Iterator[ReplyChunk]:
+        """Yield the reply as it is produced: header first, then each checked recommendation."""
+        with self._lock:
+            yield from self._turn(message)
+
+    def feedback(self, movie_id: int, signal: str, source: str = "button") -> str:
+        """Record a card button click ("liked", "disliked", "seen"); the next reply honours it."""
+        movie = self.app.catalogue.find(movie_id)
+        if movie is None:
+            return f"Unknown movie id {movie_id}."
+        if signal not in ("liked", "disliked", "seen"):
+            return f"Unknown feedback {signal!r}."
+        with self._lock:
+            st = self.state
+            for lst in (st.liked, st.disliked):
+                if movie_id in lst:
+                    lst.remove(movie_id)
+            target = {"liked": st.liked, "disliked": st.disliked, "seen": st.seen}[signal]
+            if movie_id not in target:
+                target.append(movie_id)
+            self.app.record_feedback(self, Feedback(movie_id, signal, source))  # type: ignore[arg-type]
+        verb = {"liked": "you liked", "disliked": "it's not for you", "seen": "you've seen"}[signal]
+        return f"Noted: {verb} {movie.label}."
+
+    def remove_constraint(self, kind: str, value: str | int | None = None) -> None:
+        """Drop one understood constraint (the UI's removable chips)."""
+        with self._lock:
+            st = self.state
+            if kind == "liked" and value in st.liked:
+                st.liked.remove(int(value))  # type: ignore[arg-type]
+            elif kind == "disliked" and value in st.disliked:
+                st.disliked.remove(int(value))  # type: ignore[arg-type]
+            elif kind == "seen" and value in st.seen:
+                st.seen.remove(int(value))  # type: ignore[arg-type]
+            elif kind == "genre_required" and value in st.genres_required:
+                st.genres_required.remove(str(value))
+            elif kind == "genre_excluded" and value in st.genres_excluded:
+                st.genres_excluded.remove(str(value))
+            elif kind == "year_min":
+                st.year_min = None
+            elif kind == "year_max":
+                st.year_max = None
+            elif kind == "text":
+                st.text, st.mood = "", []
+
+    def reset(self) -> None:
+        with self._lock:
+            self.state.reset()
+            self.history.clear()
+
+    # -- one turn -----------------------------------------------------------------------------------
+    def _turn(self, message: str) -> Iterator[ReplyChunk]:
+        steps: list[Step] = []
+        notices: list[str] = []
+        text = message if isinstance(message, str) else ""
+        text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
+        if not text.strip():
+            reply = Reply(
+                text="Tell me about movies you like, or what you're in the mood for.",
+                recommendations=(),
+                query=self.state.query(),
+                error="empty message",
+            )
+            yield ReplyChunk(reply.text, reply=reply, done=True)
+            return
+        if len(text) > MAX_MESSAGE_CHARS:
+            text = text[:MAX_MESSAGE_CHARS]
+            notices.append(f"Your message was long, so I read only its first {MAX_MESSAGE_CHARS:,} characters.")
+
+        t0 = time.perf_counter()
+        understanding = self.app.understand(text)
+        notices += apply_understanding(self.state, understanding, self.app.catalogue)
+        notices += self.app.mention_notices(understanding)
+        steps.append(Step("understand", self.app.describe_query(self.state), _ms(t0)))
+
+        result = self.app.pipeline.run(self.state)
+        steps += result.steps
+        if result.shortfall:
+            notices.append(result.shortfall)
+        picks = result.picks
+        query = self.state.query()
+        header = compose_header(self.app.catalogue, query, len(picks), understanding)
+        lead = "\n".join([*compose_notices(notices), header]).strip()
+        yield ReplyChunk(lead + "\n")
+
+        recs: list[Recommendation] = []
+        t1 = time.perf_counter()
+        for rec in self.app.explain_picks(self.state, picks):
+            recs.append(rec)
+            line = f"\n{len(recs)}. **{rec.label}** — {rec.explanation}"
+            yield ReplyChunk(line, recommendation=rec)
+        if recs:
+            steps.append(Step("explain", f"{len(recs)} explanations", _ms(t1)))
+
+        self.state.last_picks = [r.movie_id for r in recs]
+        self.state.shown += [r.movie_id for r in recs if r.movie_id not in self.state.shown]
+        body = lead + "".join(f"\n{i}. **{r.label}** — {r.explanation}" for i, r in enumerate(recs, 1))
+        self.history += [{"role": "user", "content": text}, {"role": "assistant", "content": body}]
+        reply = Reply(body, tuple(recs), query, tuple(steps), tuple(notices))
+        self.app.record_turn(self, text, reply)
+        yield ReplyChunk("", reply=reply, done=True)
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
