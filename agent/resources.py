@@ -55,7 +55,7 @@ class Resources:
 
     @cached_property
     def _dataset(self) -> tuple[Catalogue, pd.DataFrame]:
-        from retrieval.movielens import load_catalogue, load_ratings
+        from retrieval.catalogue_loader import load_catalogue, load_ratings
 
         ml_dir, redial = locate_data(self.settings, progress=self.progress)
         return load_catalogue(ml_dir, redial), load_ratings(ml_dir)
