@@ -15,6 +15,7 @@ from agent.records import Feedback, Recommendation, Reply
 from agent.resources import Resources
 from agent.session import Session
 from agent.settings import Settings
+from agent.store import FeedbackStore, StoreError
 from agent.understanding.types import Understanding
 from retrieval.catalogue import Catalogue
 
@@ -72,8 +73,31 @@ class RecommenderAgent:
         return EvidenceBuilder(self.catalogue, self.resources.ratings, self.resources.item_embeddings)
 
     # -- sessions ---------------------------------------------------------------------------------------
+    @cached_property
+    def store(self) -> FeedbackStore:
+        return FeedbackStore.open(self.settings.db_url, cache_dir=self.settings.cache_dir)
+
     def start_session(self, user_id: str | None = None) -> Session:
-        return Session(self, uuid.uuid4().hex, user_id)
+        """A new conversation; a known ``user_id`` restores that user's liked/disliked/seen movies."""
+        session = Session(self, uuid.uuid4().hex, user_id)
+        if user_id:
+            try:
+                self.store.start_session(session.session_id, user_id)
+                profile = self.store.profile(user_id)
+            except StoreError as err:
+                log.error("%s", err)
+                session.notices.append("Your saved preferences could not be loaded right now.")
+            else:
+                known = [m for m in (*profile.liked, *profile.disliked, *profile.seen) if m in self.catalogue]
+                st = session.state
+                st.liked[:] = [m for m in profile.liked if m in known]
+                st.disliked[:] = [m for m in profile.disliked if m in known]
+                st.seen[:] = [m for m in profile.seen if m in known]
+        return session
+
+    def forget_user(self, user_id: str) -> bool:
+        """Delete everything stored about ``user_id``."""
+        return self.store.forget_user(user_id)
 
     def recommend(
         self, messages: Sequence[Mapping[str, str]], k: int = 50, explain: bool = False
@@ -146,9 +170,25 @@ class RecommenderAgent:
             tmdb_id=m.tmdb_id,
         )
 
-    # -- persistence hooks (durable store lands with the feedback issue) -------------------------------
-    def record_feedback(self, session: Session, feedback: Feedback) -> None:
-        log.info("feedback session=%s movie=%s signal=%s", session.session_id, feedback.movie_id, feedback.signal)
+    # -- persistence: only sessions with a user id are stored ---------------------------------------------
+    def record_feedback(self, session: Session, feedback: Feedback) -> str | None:
+        """Store one feedback event durably; returns a one-line problem for the user, else None."""
+        if not session.user_id:
+            return None
+        try:
+            self.store.add_feedback(
+                session.user_id, session.session_id, feedback.movie_id, feedback.signal, feedback.source
+            )
+        except StoreError as err:
+            log.error("%s", err)
+            return "I'll remember that for this conversation, but could not save it permanently right now."
+        return None
 
     def record_turn(self, session: Session, message: str, reply: Reply) -> None:
-        log.debug("turn session=%s picks=%s", session.session_id, [r.movie_id for r in reply.recommendations])
+        if not session.user_id:
+            return
+        try:
+            self.store.add_message(session.session_id, "user", message)
+            self.store.add_message(session.session_id, "assistant", reply.text)
+        except StoreError as err:
+            log.error("%s", err)

@@ -29,6 +29,7 @@ class Session:
         self.user_id = user_id
         self.state = SessionState()
         self.history: list[dict[str, str]] = []
+        self.notices: list[str] = []  # pending one-line notices for the next reply
         self._lock = threading.Lock()
 
     # -- public API -------------------------------------------------------------------------------
@@ -61,9 +62,9 @@ class Session:
             target = {"liked": st.liked, "disliked": st.disliked, "seen": st.seen}[signal]
             if movie_id not in target:
                 target.append(movie_id)
-            self.app.record_feedback(self, Feedback(movie_id, signal, source))  # type: ignore[arg-type]
+            problem = self.app.record_feedback(self, Feedback(movie_id, signal, source))  # type: ignore[arg-type]
         verb = {"liked": "you liked", "disliked": "it's not for you", "seen": "you've seen"}[signal]
-        return f"Noted: {verb} {movie.label}."
+        return f"Noted: {verb} {movie.label}." + (f" {problem}" if problem else "")
 
     def remove_constraint(self, kind: str, value: str | int | None = None) -> None:
         """Drop one understood constraint (the UI's removable chips)."""
@@ -94,7 +95,8 @@ class Session:
     # -- one turn -----------------------------------------------------------------------------------
     def _turn(self, message: str) -> Iterator[ReplyChunk]:
         steps: list[Step] = []
-        notices: list[str] = []
+        notices: list[str] = self.notices
+        self.notices = []
         text = message if isinstance(message, str) else ""
         text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
         if not text.strip():
