@@ -1,0 +1,135 @@
+"""Attribute liked / disliked / seen to the items (titles, pick references) of a marked-up message.
+
+The parser rewrites the lower-cased message so each item is a marker ``¤T<n>¤`` (title) or ``¤R<n>¤``
+(reference to an earlier pick). Here cue phrases become markers too, then one pass decides each item's
+labels: a predicate right after an item group ("X and Y were great", "X bored me") wins over a cue before
+it ("I loved X", "not a fan of X"); cues last until the end of the clause ("but", ".", ";") or the next
+cue; a bare "not"/"no" reaches only the next item. Items with no cue at all count as liked ("something
+like X" is the common case); neutral cues ("haven't seen X", "what about X") leave them unlabelled.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from agent.understanding import lexicon as lx
+
+LIKE, DISLIKE, SEEN = "like", "dislike", "seen"
+_DIGITS = "ABCDEFGHIJ"
+
+
+def item_marker(kind: str, index: int) -> str:
+    """``item_marker("T", 12)`` -> ``"¤TBC¤"``: letters so that number patterns never see the index."""
+    return f" ¤{kind}{''.join(_DIGITS[int(d)] for d in str(index))}¤ "
+
+
+def _marker_index(token: str) -> tuple[str, int]:
+    return token[1], int("".join(str(_DIGITS.index(c)) for c in token[2:-1]))
+
+
+def _phrase(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w'])(?:{pattern})(?![\w'])")
+
+
+_POST_RE = _phrase(
+    rf"(?:(?P<neg>{lx.COPULA} not|wasn'?t|weren'?t|isn'?t|aren'?t|was not|were not|is not|are not|"
+    rf"did ?n'?t|does ?n'?t)|{lx.COPULA})? ?(?:{lx.ADVERBS} )*(?P<not>not )?(?:{lx.ADVERBS} )*"
+    rf"(?:(?P<pos>{lx.POSITIVE_WORDS})|(?P<bad>{lx.NEGATIVE_WORDS}))"
+)
+_POST_VERB_RE = _phrase(rf"(?P<pos>{lx.POSITIVE_VERBS})|(?P<bad>{lx.NEGATIVE_VERBS})")
+_PRONOUN_VERB_RE = _phrase(rf"(?P<pos>{lx.POSITIVE_PRONOUN})|(?P<bad>{lx.NEGATIVE_PRONOUN})")
+_CUES = (
+    (_phrase(lx.NEUTRAL_CUE), "¤N¤"),
+    (_phrase(lx.DISLIKE_CUE), "¤D¤"),
+    (_phrase(lx.SEEN_CUE), "¤S¤"),
+    (_phrase(lx.LIKE_CUE), "¤L¤"),
+    (_phrase(r"not|no|nor|never"), "¤X¤"),
+)
+_TOKEN_RE = re.compile(r"¤(?:[TR][A-J]+|[NDLSXPMQZ])¤|[a-z0-9']+|[.!?;,\n&]")
+_SENTENCE_END = frozenset(".!?;\n")
+_BOUNDARY = lx.words(". ! ? ; but however though although whereas yet") | {"\n"}
+_GROUP_GLUE = lx.words(", and & or both also all it them which that those the two of")
+_CUE_LABEL = {"¤L¤": LIKE, "¤D¤": DISLIKE, "¤S¤": SEEN, "¤N¤": None}
+
+
+@dataclass
+class Attribution:
+    """Labels per item marker, e.g. ``{("T", 0): {"like"}, ("R", 1): {"dislike"}}``."""
+
+    labels: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+
+
+def _pronoun_sub(m: re.Match[str]) -> str:
+    return " ¤Q¤ " if m.group("pos") is not None else " ¤Z¤ "
+
+
+def _post_sub(m: re.Match[str]) -> str:
+    positive = m.group("pos") is not None
+    if (m.groupdict().get("neg") or m.groupdict().get("not")) and m.re is _POST_RE:
+        positive = not positive
+    return " ¤P¤ " if positive else " ¤M¤ "
+
+
+def attribute(marked: str) -> Attribution:
+    """Labels for every item marker in ``marked`` (lower-cased text with item markers)."""
+    text = _PRONOUN_VERB_RE.sub(_pronoun_sub, marked)
+    text = _POST_VERB_RE.sub(_post_sub, text)
+    text = _POST_RE.sub(_post_sub, text)
+    for pattern, marker in _CUES:
+        text = pattern.sub(f" {marker} ", text)
+    toks = _TOKEN_RE.findall(text)
+    out = Attribution()
+    items = [i for i, t in enumerate(toks) if t[:2] in ("¤T", "¤R")]
+    for i in items:
+        out.labels.setdefault(_marker_index(toks[i]), set())
+    explicit: set[tuple[str, int]] = set()
+    post: set[tuple[str, int]] = set()
+    for idx, tok in enumerate(toks):
+        if tok in ("¤Q¤", "¤Z¤"):
+            # "... but hated it": the nearest earlier item in the sentence
+            k = idx - 1
+            while k >= 0 and toks[k] not in _SENTENCE_END and toks[k][:2] not in ("¤T", "¤R"):
+                k -= 1
+            if k >= 0 and toks[k][:2] in ("¤T", "¤R"):
+                key = _marker_index(toks[k])
+                out.labels[key].add(LIKE if tok == "¤Q¤" else DISLIKE)
+                explicit.add(key)
+                post.add(key)
+            continue
+        if tok not in ("¤P¤", "¤M¤"):
+            continue
+        k = idx - 1
+        while k >= 0 and (toks[k][:2] in ("¤T", "¤R") or toks[k] in _GROUP_GLUE or toks[k] == "¤S¤"):
+            if toks[k][:2] in ("¤T", "¤R"):
+                key = _marker_index(toks[k])
+                out.labels[key].add(LIKE if tok == "¤P¤" else DISLIKE)
+                explicit.add(key)
+                post.add(key)
+            k -= 1
+    cue: str | None = None
+    cue_set = False
+    not_until = -1
+    for idx, tok in enumerate(toks):
+        if tok in _BOUNDARY:
+            cue, cue_set = None, False
+        elif tok in _CUE_LABEL:
+            cue, cue_set = _CUE_LABEL[tok], True
+        elif tok == "¤X¤":
+            not_until = idx + 3
+        elif tok[:2] in ("¤T", "¤R"):
+            key = _marker_index(tok)
+            if idx <= not_until:
+                label: str | None = DISLIKE
+                not_until = -1
+            else:
+                label = cue
+            if label is None and not cue_set and idx > not_until:
+                continue
+            explicit.add(key)
+            if label is not None and not (key in post and label in (LIKE, DISLIKE)):
+                out.labels[key].add(label)
+    for key, labels in out.labels.items():
+        if key not in explicit and not labels:
+            labels.add(LIKE)
+    return out
