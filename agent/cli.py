@@ -180,6 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as err:
+        # errors of ranking/ and the store carry their own exit code and a one-line message
+        code = getattr(err, "exit_code", None)
+        if code is None:
+            raise
+        print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)
+        return int(code)
 
 
 if __name__ == "__main__":

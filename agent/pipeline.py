@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Sequence
@@ -73,9 +74,10 @@ class Pipeline:
     def _retrieve(self, vec: np.ndarray, filters: Filters, exclude: set[int], n: int):  # type: ignore[no-untyped-def]
         try:
             return self.retriever.search_vector(vec, filters=filters, exclude_ids=exclude, n=n)
-        except ReelChatError as err:
+        except Exception as err:  # a broken index (deleted, corrupt, server down) must not end the turn
             if self.fallback_retriever is None:
                 raise
+            err = ReelChatError(str(err).splitlines()[0] if str(err) else type(err).__name__)
             log.error("vector index failed, using exact search: %s", err)
             self.notice = f"The search index has a problem ({err}); results come from a slower exact search."
             return self.fallback_retriever.search_vector(vec, filters=filters, exclude_ids=exclude, n=n)
@@ -100,7 +102,8 @@ class Pipeline:
         n_ret = len(cand)
         if liked or vec is None:
             # CF candidates over the whole catalogue (or popularity when nothing is known yet)
-            for mid in self.reranker.top_ids(liked, disliked, exclude, self.config.n_cf * 4):
+            top = self.reranker.rank_all(liked, disliked, exclude=sorted(exclude), k=self.config.n_cf * 4)
+            for mid in top.ids:
                 if len(cand) >= n_ret + self.config.n_cf:
                     break
                 movie = self.catalogue.find(mid)
@@ -116,15 +119,9 @@ class Pipeline:
             sims = self.item_emb[self.catalogue.rows(ids)] @ vec
         else:
             sims = np.zeros(len(ids), dtype=np.float32)
-        ranked = self.reranker.rerank(
-            liked,
-            disliked,
-            ids,
-            text_sim=sims.tolist(),
-            k=k,
-            exclude=exclude,
-            diversity=min(1.0, self.config.diversity + state.diversity),
-            popularity_bias=state.popularity_bias,
+        reranker = self._with_knobs(min(1.0, self.config.diversity + state.diversity), state.popularity_bias)
+        ranked = reranker.score(
+            liked, disliked, ids, text_sim=sims.tolist() if vec is not None else None, exclude=sorted(exclude)
         )
         steps.append(Step("rerank", f"reranked {len(ids)} candidates", _ms(t1)))
 
@@ -141,6 +138,16 @@ class Pipeline:
         if self.notice:
             shortfall = f"{self.notice} {shortfall or ''}".strip()
         return PipelineResult(tuple(picks), tuple(steps), shortfall)
+
+    def _with_knobs(self, diversity: float, popularity_bias: float):  # type: ignore[no-untyped-def]
+        """The shared reranker with this session's diversity and popularity knobs (a cheap copy)."""
+        base = self.reranker
+        cfg = base.config.model_copy(update={"mmr_lambda": 1.0 - diversity, "popularity_balance": -popularity_bias})
+        if cfg == base.config:
+            return base
+        tuned = copy.copy(base)
+        tuned.config = cfg
+        return tuned
 
     @staticmethod
     def _shortfall(n: int, k: int) -> str:

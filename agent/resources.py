@@ -93,14 +93,13 @@ class Resources:
 
         with self._lock:
             if self._index is None or rebuild:
-                cfg = IndexConfig(path=self.settings.index_dir, chroma_url=self.settings.chroma_url)
+                cfg = IndexConfig(
+                    path=self.settings.index_dir,
+                    chroma_url=self.settings.chroma_url,
+                    cache_dir=self.settings.cache_dir / "embeddings",
+                )
                 self._index = MovieIndex.open(
-                    cfg,
-                    self.catalogue,
-                    self.encoder,
-                    rebuild=rebuild,
-                    progress=self.progress,
-                    embeddings=self.item_embeddings,
+                    cfg, self.catalogue, self.encoder, rebuild=rebuild, progress=self.progress
                 )
             return self._index
 
@@ -114,21 +113,36 @@ class Resources:
 
         return ExactRetriever(self.catalogue, self.item_embeddings, self.encoder)
 
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.settings.models_dir / "reranker"
+
     def reranker(self, *, retrain: bool = False) -> Reranker:
-        from ranking.reranker import load_or_train_reranker
+        """The CF reranker: trained on first use when no checkpoint exists, else loaded.
+
+        A corrupt or mismatched checkpoint raises a one-line ``CheckpointError`` (``reelchat train``
+        rebuilds it) unless ``retrain`` is set.
+        """
+        from ranking import Reranker, load, save, train
 
         with self._lock:
-            if self._reranker is None or retrain:
-                self._reranker = load_or_train_reranker(
-                    self.settings.models_dir,
-                    ratings=self.ratings,
-                    item_ids=self.catalogue.ids,
-                    item_emb=self.item_embeddings,
-                    fingerprint=self.catalogue.fingerprint,
+            if self._reranker is not None and not retrain:
+                return self._reranker
+            path = self.checkpoint_dir
+            fingerprint = self.catalogue.fingerprint
+            if retrain or not (path / "config.json").exists():
+                log.warning("training the reranker (first run or retrain requested)")
+                model = train(
+                    self.ratings,
+                    self.catalogue.ids,
+                    self.item_embeddings,
                     device=self._device(),
-                    retrain=retrain,
                     progress=self.progress,
                 )
+                save(model, path, fingerprint)
+            else:
+                model = load(path, fingerprint)
+            self._reranker = Reranker(model, device=self._device())
             return self._reranker
 
     @cached_property

@@ -44,6 +44,17 @@ _YEAR_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"(?:between|from) (?:the )?{_P1},? (?:and|to|till|until|through|-) (?:the )?{_P2}", "range"),
         (rf"{_P1} ?(?:-|–|to|through|till|until) ?(?:the )?{_P2}", "range"),
         (rf"{_P1},? (?:and|or|&|/|\+) (?:the )?{_P2}", "range"),
+        # negated bounds first: "nothing before 2000" means from 2000, "no movies after 1990" until 1990
+        (
+            rf"(?:nothing|none|not(?: anything)?|no (?:movies?|films?|ones?)?) ?(?:made |released |from )?"
+            rf"(?:before|older than|earlier than|prior to|pre)[- ](?:the )?(?:year )?{_P1}",
+            "from",
+        ),
+        (
+            rf"(?:nothing|none|not(?: anything)?|no (?:movies?|films?|ones?)?) ?(?:made |released |from )?"
+            rf"(?:after|newer than|later than|post)[- ](?:the )?(?:year )?{_P1}",
+            "until",
+        ),
         (rf"(?:after|post|newer than|later than|beyond)[- ](?:the )?(?:year )?{_P1}", "after"),
         (
             rf"(?:since|starting (?:from |in |with )?|from) (?:the )?(?:year )?{_P1}(?: (?:on|onwards?|"

@@ -28,8 +28,9 @@ class FakeScriptedToolModel(BaseChatModel):
     def bind_tools(self, tools: Any, **kwargs: Any) -> FakeScriptedToolModel:  # type: ignore[override]
         return self
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         self.seen.append(list(messages))
         if not self.script:
             raise RuntimeError("script exhausted")
@@ -65,12 +66,14 @@ class FakePipeline:
 
 class FakeApp:
     def __init__(self) -> None:
-        self.catalogue = Catalogue([
-            Movie(1, "Alien", 1979, ("Horror", "Sci-Fi")),
-            Movie(2, "Aliens", 1986, ("Action", "Sci-Fi")),
-            Movie(3, "The Matrix", 1999, ("Action", "Sci-Fi")),
-            Movie(4, "Scream", 1996, ("Horror",)),
-        ])
+        self.catalogue = Catalogue(
+            [
+                Movie(1, "Alien", 1979, ("Horror", "Sci-Fi")),
+                Movie(2, "Aliens", 1986, ("Action", "Sci-Fi")),
+                Movie(3, "The Matrix", 1999, ("Action", "Sci-Fi")),
+                Movie(4, "Scream", 1996, ("Horror",)),
+            ]
+        )
         self.resolver = FakeResolver(self.catalogue)
         self.pipeline = FakePipeline()
 
@@ -81,11 +84,13 @@ def _call(name: str, args: dict[str, Any], i: int = 0) -> AIMessage:
 
 def test_tool_loop_resolves_searches_and_returns_validated_picks() -> None:
     app = FakeApp()
-    model = FakeScriptedToolModel(script=[
-        _call("resolve_title", {"title": "Alien"}, 0),
-        _call("search_movies", {"liked_ids": [1], "genres_excluded": ["Horror"]}, 1),
-        _call("recommend", {"movie_ids": [2, 3]}, 2),
-    ])
+    model = FakeScriptedToolModel(
+        script=[
+            _call("resolve_title", {"title": "Alien"}, 0),
+            _call("search_movies", {"liked_ids": [1], "genres_excluded": ["Horror"]}, 1),
+            _call("recommend", {"movie_ids": [2, 3]}, 2),
+        ]
+    )
     state = SessionState(genres_excluded=["Horror"])
     picks = ToolDrivenTurn(app, model).run(state, "like Alien, no horror")  # type: ignore[arg-type]
     assert [m for m, _ in picks or []] == [2, 3]

@@ -337,3 +337,26 @@ def test_real_parse_speed(real: tuple[TitleResolver, tuple[str, ...], int]) -> N
     start = time.perf_counter()
     parse("I loved Alien and Heat, give me 3 comedies. " * 500, resolver, genres=genres, max_year=max_year)
     assert time.perf_counter() - start < 0.2
+
+
+@pytest.mark.parametrize(
+    ("message", "year_min", "year_max"),
+    [
+        ("a comedy, but nothing before 2000", 2000, None),
+        ("no movies before 1990 please", 1990, None),
+        ("not before 2005", 2005, None),
+        ("nothing after 1980", None, 1980),
+    ],
+)
+def test_negated_year_bounds(
+    resolver: TitleResolver, message: str, year_min: int | None, year_max: int | None
+) -> None:
+    u = _p(resolver, message)
+    assert (u.year_min, u.year_max) == (year_min, year_max)
+
+
+def test_less_well_known_asks_for_the_long_tail(resolver: TitleResolver) -> None:
+    from agent.understanding.types import Critique
+
+    assert _p(resolver, "something less well known").critiques == (Critique.LESS_POPULAR,)
+    assert _p(resolver, "something more well known").critiques == (Critique.MORE_POPULAR,)

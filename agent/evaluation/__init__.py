@@ -1,0 +1,1 @@
+"""Evaluation: scripted conversations, ReDial replay, simulated users and their reports."""

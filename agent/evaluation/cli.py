@@ -1,0 +1,167 @@
+"""``reelchat eval {script,redial,simulate,all}``: run an evaluation and write its report to ``--out``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+DEFAULT_OUT = Path("reports") / "eval"
+DEFAULT_USERS = 60  # `eval all` must finish in 15 minutes on 2 CPU cores
+DEFAULT_REDIAL_TURNS = 0  # 0 = every turn of the half
+ALL_REDIAL_TURNS = 300  # `eval all`: the first 300 report-half turns (~1 s per turn for all variants)
+
+
+def add_eval_parser(subparsers: Any, handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    """Add ``eval`` and its sub-commands to the ``reelchat`` parser."""
+    p = subparsers.add_parser("eval", help="evaluate the agent: scripts, ReDial replay, simulated users")
+    sub = p.add_subparsers(dest="eval_command", required=True)
+
+    def common(s: argparse.ArgumentParser) -> None:
+        s.add_argument(
+            "--out", type=Path, default=None, help=f"report folder (default {DEFAULT_OUT}/<command>)"
+        )
+        s.add_argument(
+            "--keep-llm", action="store_true", help="keep REELCHAT_LLM (default: template explanations)"
+        )
+        s.add_argument("--no-progress", action="store_true")
+        s.set_defaults(func=handler)
+
+    s = sub.add_parser("script", help="play scripted conversations and check every turn")
+    s.add_argument("files", nargs="+", type=Path, help="YAML scripts or folders of them")
+    common(s)
+    s = sub.add_parser("redial", help="replay ReDial dev turns; Recall@1/10/50 against baselines")
+    s.add_argument("--turns", type=Path, required=True, help="dev_turns.jsonl")
+    s.add_argument("--id2info", type=Path, help="id2info.json (default: beside --turns)")
+    s.add_argument("--half", choices=["report", "tune"], default="report")
+    s.add_argument("--limit", type=int, default=DEFAULT_REDIAL_TURNS, help="at most N turns (0 = all)")
+    common(s)
+    s = sub.add_parser("simulate", help="simulated held-out MovieLens users with hidden targets")
+    s.add_argument("--users", type=int, default=DEFAULT_USERS)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--holdout-model", action="store_true", help="train a reranker without the held-out users first"
+    )
+    common(s)
+    s = sub.add_parser("all", help="scripts + ReDial (report half) + simulate at default sizes")
+    common(s)
+    return p
+
+
+def _load_app(settings: Any, args: argparse.Namespace) -> Any:
+    from agent.app import RecommenderAgent
+
+    if not getattr(args, "keep_llm", False):
+        settings = settings.model_copy(update={"llm": "none"})
+    return RecommenderAgent.load(settings, progress=not args.no_progress)
+
+
+def _say(paths: list[Path]) -> None:
+    print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def eval_scripts(app: Any, files: list[Path], out: Path, progress: bool = True) -> int:
+    from tqdm.auto import tqdm
+
+    from agent.evaluation.report import scripts_report, write_report
+    from agent.evaluation.scripts import load_scripts, run_script
+
+    scripts = load_scripts(files)
+    results = [run_script(app, s) for s in tqdm(scripts, desc="scripts", unit="script", disable=not progress)]
+    report = scripts_report(results)
+    _say(write_report(report, out))
+    print(f"scripts: {report.data['scripts_passed']}/{report.data['scripts']} pass")
+    for r in results:
+        for t in r.turns:
+            if not t.passed:
+                print(f"FAIL {r.script.name} turn {t.index}: {'; '.join(t.reasons)}")
+    return 0 if report.data["scripts_passed"] == report.data["scripts"] else 1
+
+
+def eval_redial(
+    app: Any,
+    turns_file: Path,
+    id2info: Path | None,
+    half: str,
+    out: Path,
+    limit: int = 0,
+    progress: bool = True,
+) -> int:
+    from agent.evaluation.baselines import build_variants
+    from agent.evaluation.redial import TitleMapper, load_turns, replay, split_turns
+    from agent.evaluation.report import redial_report, write_report
+
+    if id2info is None and (turns_file.parent / "id2info.json").is_file():
+        id2info = turns_file.parent / "id2info.json"
+    tune, report_half = split_turns(load_turns(turns_file))
+    mapper = TitleMapper.from_path(app.catalogue, id2info)
+    variants, notes = build_variants(app, tune, mapper)
+    turns = report_half if half == "report" else tune
+    if limit:
+        turns = turns[:limit]
+    notes["id2info"] = str(id2info) if id2info else "none (title + year matching only)"
+    t0 = time.perf_counter()
+    result = replay(turns, variants, mapper, half=half, progress=progress)
+    notes["seconds"] = round(time.perf_counter() - t0, 1)
+    report = redial_report(result, notes)
+    _say(write_report(report, out))
+    for name, s in result.summaries.items():
+        r = s.pair_recall
+        print(f"{name:28s} R@1 {r[1]:.3f}  R@10 {r[10]:.3f}  R@50 {r[50]:.3f}  leaks {result.leaks[name]}")
+    return 0
+
+
+def eval_simulate(app: Any, users: int, seed: int, out: Path, holdout: bool, progress: bool = True) -> int:
+    from agent.evaluation.report import simulate_report, write_report
+    from agent.evaluation.simulate import held_out_users, holdout_app, sample_users, simulate, variant_apps
+
+    ratings = app.resources.ratings
+    held, note = held_out_users(ratings, app.catalogue, seed=0)
+    sims = sample_users(ratings, app.catalogue, held, users, seed=seed)
+    if holdout:
+        note += " This run used --holdout-model: the reranker was retrained without the held-out users."
+    apps = variant_apps(app, (lambda a: holdout_app(a, held, progress)) if holdout else None)
+    episodes = simulate(apps, sims, progress=progress)
+    report = simulate_report(episodes, note, seed)
+    _say(write_report(report, out))
+    for name, v in report.data["variants"].items():
+        print(
+            f"{name:16s} success@1 {v['success@1']:.3f}  success@5 {v['success@5']:.3f}  "
+            f"turns {v['avg_turns']:.2f}"
+        )
+    return 0
+
+
+def run_eval(args: argparse.Namespace, settings: Any) -> int:
+    """Dispatch ``reelchat eval …``; returns the exit code (1 when a script fails)."""
+    from agent.evaluation.scripts import SCRIPTS_DIR
+
+    cmd = args.eval_command
+    out = Path(args.out) if args.out else DEFAULT_OUT / cmd
+    progress = not args.no_progress
+    if cmd == "redial" and not args.turns.is_file():
+        print(f"error: {args.turns} does not exist", file=sys.stderr)
+        return 2
+    app = _load_app(settings, args)
+    if cmd == "script":
+        return eval_scripts(app, list(args.files), out, progress)
+    if cmd == "redial":
+        return eval_redial(app, args.turns, args.id2info, args.half, out, args.limit, progress)
+    if cmd == "simulate":
+        return eval_simulate(app, args.users, args.seed, out, args.holdout_model, progress)
+    # all
+    t0 = time.perf_counter()
+    code = eval_scripts(app, [SCRIPTS_DIR], out, progress)
+    turns = None
+    if settings.data_dir is not None:
+        turns = Path(settings.data_dir) / "redial-ievalm" / "dev_turns.jsonl"
+    if turns is not None and turns.is_file():
+        code = max(code, eval_redial(app, turns, None, "report", out, ALL_REDIAL_TURNS, progress))
+    else:
+        print("skipping ReDial: no redial-ievalm/dev_turns.jsonl under the data folder", file=sys.stderr)
+    code = max(code, eval_simulate(app, DEFAULT_USERS, 0, out, False, progress))
+    print(f"eval all: {time.perf_counter() - t0:.0f} s; reports in {out}")
+    return code
