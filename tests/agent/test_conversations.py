@@ -19,11 +19,8 @@ SCRIPTS = load_scripts([SCRIPTS_DIR])
 
 
 @pytest.fixture(scope="module")
-def app(data_dir: Path):  # type: ignore[no-untyped-def]
-    from agent.app import RecommenderAgent
-    from agent.settings import Settings
-
-    return RecommenderAgent.load(Settings(data_dir=data_dir, llm="none"), progress=False)
+def app(real_agent):  # type: ignore[no-untyped-def]
+    return real_agent
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])

@@ -8,6 +8,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
 
 from agent.memory import SessionState
 from agent.tool_mode import ToolDrivenTurn
@@ -19,7 +20,7 @@ class FakeScriptedToolModel(BaseChatModel):
     """Replays scripted AI messages; records what it was shown."""
 
     script: list[AIMessage]
-    seen: list[list[BaseMessage]] = []
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:

@@ -23,7 +23,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from tests.ui.fakes import FakeAgent
 from tests.ui.test_app import free_port
 from ui.app import build_app, launch
-from ui.sessions import one_line
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -57,22 +56,11 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-_REAL: dict[str, Any] = {}
-
-
 def real_agent(data_dir: Path) -> Any:
-    """The real agent, loaded once per test run (``llm="none"`` for speed)."""
-    if "agent" not in _REAL and "error" not in _REAL:
-        try:
-            from agent.app import RecommenderAgent
-            from agent.settings import Settings
+    """The real agent shared by the whole test run (a load failure fails the test, never skips it)."""
+    from tests.conftest import load_real_agent
 
-            _REAL["agent"] = RecommenderAgent.load(Settings(data_dir=data_dir, llm="none"), progress=False)
-        except Exception as err:
-            _REAL["error"] = one_line(err)
-    if "error" in _REAL:
-        pytest.skip(f"real agent could not load: {_REAL['error']}")
-    return _REAL["agent"]
+    return load_real_agent(data_dir)
 
 
 def serve(factory: Callable[[], Any]) -> tuple[Any, str]:
