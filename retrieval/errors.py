@@ -11,5 +11,8 @@ class DataError(ReelChatError):
     """A data file is missing, truncated, malformed or fails its checksum."""
 
 
-class IndexError_(ReelChatError):
-    """The vector index is missing, stale or corrupt."""
+class IndexCorruptError(ReelChatError):
+    """The vector index is missing, unreadable or corrupt; the message says how to rebuild it."""
+
+
+IndexError_ = IndexCorruptError  # former name, kept for callers written against the skeleton
