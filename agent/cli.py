@@ -56,12 +56,20 @@ def cmd_search(args: argparse.Namespace) -> int:
         genres_required=tuple(args.genre or ()),
         genres_excluded=tuple(args.exclude_genre or ()),
     )
-    cands = res.retriever().search(args.text, filters=filters, n=args.k)
+    from retrieval.search import search
+
+    cands = search(res.retriever(), res.catalogue, args.text, filters=filters, k=args.k, prior=args.prior)
     rows = []
     for mid, score in zip(cands.ids, cands.scores, strict=True):
         m = res.catalogue.get(mid)
         rows.append(
-            {"movie_id": m.movie_id, "title": m.title, "year": m.year, "genres": list(m.genres), "score": score}
+            {
+                "movie_id": m.movie_id,
+                "title": m.title,
+                "year": m.year,
+                "genres": list(m.genres),
+                "score": score,
+            }
         )
     if args.json:
         print(json.dumps(rows))
@@ -140,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--year-max", type=int)
     s.add_argument("--genre", action="append", help="required genre (repeatable)")
     s.add_argument("--exclude-genre", action="append", help="excluded genre (repeatable)")
+    s.add_argument("--prior", type=float, default=0.1, help="popularity prior weight (0 = pure similarity)")
     s.set_defaults(func=cmd_search)
 
     sub.add_parser("train", help="train the collaborative-filtering reranker").set_defaults(func=cmd_train)
@@ -169,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "GRADIO_ANALYTICS_ENABLED": "False",
         "ANONYMIZED_TELEMETRY": "False",
         "TOKENIZERS_PARALLELISM": "false",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "TRANSFORMERS_VERBOSITY": "error",
     }.items():
         os.environ.setdefault(var, value)
     args = build_parser().parse_args(argv)
