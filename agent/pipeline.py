@@ -142,6 +142,8 @@ class Pipeline:
     def _with_knobs(self, diversity: float, popularity_bias: float):  # type: ignore[no-untyped-def]
         """The shared reranker with this session's diversity and popularity knobs (a cheap copy)."""
         base = self.reranker
+        if getattr(base, "config", None) is None:  # rerankers without knobs (baselines, stand-ins)
+            return base
         cfg = base.config.model_copy(update={"mmr_lambda": 1.0 - diversity, "popularity_balance": -popularity_bias})
         if cfg == base.config:
             return base

@@ -274,7 +274,7 @@ def _period(text: str, max_year: int) -> tuple[int, int] | None:
         lo = 2000 + 10 * d if 2000 + 10 * d <= max_year else 1900 + 10 * d
     elif re.fullmatch(r"\d{4}", text):
         year = int(text)
-        return (year, year) if 1870 <= year <= max_year + 5 else None
+        return (year, year) if 1870 <= year <= 2099 else None
     else:
         return None
     hi = lo + 9
