@@ -9,16 +9,20 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from retrieval.errors import ReelChatError
+
+if TYPE_CHECKING:
+    from agent.settings import Settings
 
 log = logging.getLogger("reelchat")
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace) -> Settings:
     from agent.settings import Settings
 
-    overrides = {}
+    overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
     if getattr(args, "cache_dir", None):
@@ -41,7 +45,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     res = Resources(_settings(args), progress=True)
     index = res.index(rebuild=args.rebuild)
-    print(f"index ready: {index.count()} movies at {res.settings.chroma_url or res.settings.index_dir}")
+    print(f"index ready: {len(index)} movies at {res.settings.chroma_url or res.settings.index_dir}")
     return 0
 
 
@@ -59,7 +63,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from retrieval.search import search
 
     cands = search(res.retriever(), res.catalogue, args.text, filters=filters, k=args.k, prior=args.prior)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for mid, score in zip(cands.ids, cands.scores, strict=True):
         m = res.catalogue.get(mid)
         rows.append(
@@ -162,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("which", choices=["retrieval", "ranking", "agent", "load"])
     s.add_argument("rest", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_bench)
+    from agent.finetune import add_model_parsers
+
+    add_model_parsers(sub)
     try:
         from agent.evaluation.cli import add_eval_parser
     except ImportError:

@@ -1,0 +1,252 @@
+"""Fine-tuning: warm-start the ensemble on MovieLens plus stored chat feedback, then gate on validation.
+
+Each feedback user becomes a pseudo-user (repeated ``feedback_repeat`` times, which upweights them):
+their last ``liked`` / ``disliked`` signal per movie becomes a 5.0 / 1.0 rating, so liked movies are
+positives and disliked ones the set model's dislike inputs; ``seen`` carries no taste and is ignored.
+
+What changes: every set model of the bag continues training from its saved state for a few epochs
+(same sampling and loss as :func:`ranking.train.fit_set_model`, lower learning rate); EASE is refitted
+on the same data with the already tuned regularisation, so feedback co-occurrences count at once.
+What stays: popularity, blend weights and text weights (tuned on validation users during training).
+
+The gate uses the training protocol: the same validation users (``config.seed`` split), reveal sizes
+and targets; the result is accepted iff validation NDCG@10 after >= ``min_ratio`` x before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from ranking.baselines import fit_ease
+from ranking.config import TrainConfig
+from ranking.evaluation import Tasks, evaluate, make_tasks, metrics_from_scores
+from ranking.interactions import Interactions, build_interactions, split_users
+from ranking.model import SetModel, pad_sets
+from ranking.train import TrainedModel, _epoch_samples, default_device
+
+FEEDBACK_COLUMNS = ("user_key", "movie_id", "signal")
+MIN_RATIO = 0.98  # refuse a model whose validation NDCG@10 drops by more than 2 %
+LIKED_RATING, DISLIKED_RATING = 5.0, 1.0
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    """The fine-tuned model and the validation gate's verdict."""
+
+    model: TrainedModel
+    val_before: float
+    val_after: float
+    accepted: bool
+    reason: str
+
+
+def feedback_frame(feedback: pd.DataFrame | Iterable[tuple[str, int, str]]) -> pd.DataFrame:
+    """Feedback as a ``user_key, movie_id, signal`` frame (row order = time order)."""
+    if isinstance(feedback, pd.DataFrame):
+        missing = [c for c in FEEDBACK_COLUMNS if c not in feedback.columns]
+        if missing:
+            raise ValueError(f"feedback frame lacks columns {missing}")
+        df = feedback[list(FEEDBACK_COLUMNS)]
+    else:
+        df = pd.DataFrame(list(feedback), columns=list(FEEDBACK_COLUMNS))
+    return df.astype({"user_key": str, "movie_id": np.int64, "signal": str}).reset_index(drop=True)
+
+
+def feedback_ratings(
+    feedback: pd.DataFrame | Iterable[tuple[str, int, str]], first_user: int, repeat: int = 1, t0: int = 0
+) -> tuple[pd.DataFrame, int]:
+    """MovieLens-style rating rows for feedback pseudo-users and the number of distinct users.
+
+    The last liked/disliked signal per (user, movie) wins. Copy ``c`` of feedback user ``k`` gets the
+    user id ``first_user + c * n_users + k``.
+    """
+    df = feedback_frame(feedback)
+    df = df[df["signal"].isin(["liked", "disliked"])]
+    df = df.drop_duplicates(["user_key", "movie_id"], keep="last")
+    keys = sorted(df["user_key"].unique())
+    code = {k: i for i, k in enumerate(keys)}
+    rating = np.where(df["signal"].to_numpy() == "liked", LIKED_RATING, DISLIKED_RATING)
+    base = pd.DataFrame(
+        {
+            "userId": df["user_key"].map(code).to_numpy(np.int64),
+            "movieId": df["movie_id"].to_numpy(np.int64),
+            "rating": rating.astype(np.float64),
+            "timestamp": t0 + np.arange(len(df), dtype=np.int64),
+        }
+    )
+    copies = [base.assign(userId=base["userId"] + first_user + c * len(keys)) for c in range(max(repeat, 1))]
+    out = pd.concat(copies, ignore_index=True) if len(base) else base
+    return out, len(keys)
+
+
+def validation_tasks(model: TrainedModel, ratings: pd.DataFrame) -> dict[int, Tasks]:
+    """The validation fold-in tasks of training: same user split, reveal sizes and seed."""
+    cfg = model.config
+    inter = build_interactions(ratings, model.item_ids)
+    _, val_users = split_users(inter.users, cfg.val_fraction, cfg.seed)
+    val = inter.subset(val_users)
+    tasks = make_tasks(val, val.users.tolist(), cfg.reveal_sizes, cfg.min_val_positives, cfg.seed)
+    if not tasks or len(next(iter(tasks.values()))) == 0:
+        raise ValueError("no validation users with enough positives; lower min_val_positives")
+    return tasks
+
+
+def validation_ndcg(
+    model: TrainedModel, tasks: dict[int, Tasks], device: torch.device | str = "cpu"
+) -> float:
+    """Mean NDCG@10 of the tuned blend over the reveal sizes of ``tasks``."""
+    blend = model.scorer(device)
+    vals = [
+        float(metrics_from_scores(evaluate(blend.score_batch, t), t)["ndcg@10"].mean())
+        for t in tasks.values()
+    ]
+    return float(np.mean(vals))
+
+
+def _continue_set_model(
+    state: dict[str, torch.Tensor],
+    inter: Interactions,
+    config: TrainConfig,
+    device: torch.device,
+    *,
+    seed: int,
+    epochs: int,
+    lr: float,
+    progress: bool = False,
+) -> dict[str, torch.Tensor]:
+    """Train a set model further from ``state`` (same samples and loss as training)."""
+    torch.manual_seed(seed)
+    net = SetModel(state["content"], state["bias"], config.hidden)
+    net.load_state_dict(state)
+    net = net.to(device).train()
+    decay = [p for n, p in net.named_parameters() if "delta" not in n and p.ndim > 1]
+    other = [p for n, p in net.named_parameters() if "delta" not in n and p.ndim <= 1]
+    opt = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": config.weight_decay},
+            {"params": other, "weight_decay": 0.0},
+            {"params": [net.in_delta, net.out_delta], "weight_decay": 0.0},
+        ],
+        lr=lr,
+    )
+    amp = device.type == "cuda" and config.mixed_precision
+    for epoch in tqdm(range(epochs), desc="fine-tune set model", disable=not progress, leave=False):
+        samples = _epoch_samples(inter, config, np.random.default_rng([seed, epoch, 1]))
+        for i in range(0, len(samples), config.batch_size):
+            chunk = samples[i : i + config.batch_size]
+            lr_, lm = pad_sets([c[0] for c in chunk], device)
+            dr, dm = pad_sets([c[1] for c in chunk], device)
+            tgt = torch.zeros(len(chunk), net.n_items, device=device)
+            for j, c in enumerate(chunk):
+                tgt[j, torch.from_numpy(c[2]).to(device)] = 1.0
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+                logits = net(lr_, lm, dr, dm).float()
+            shown = torch.zeros_like(logits).scatter_add_(1, lr_, lm) > 0
+            logp = torch.log_softmax(logits.masked_fill(shown, -1e9), dim=-1)
+            loss = -((logp * tgt).sum(1) / tgt.sum(1)).mean()
+            loss = loss + config.factor_l2 * (net.in_delta.pow(2).sum() + net.out_delta.pow(2).sum())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+
+
+def finetune(
+    model: TrainedModel,
+    ratings: pd.DataFrame,
+    feedback: pd.DataFrame | Iterable[tuple[str, int, str]],
+    *,
+    epochs: int = 3,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    progress: bool = False,
+    feedback_repeat: int = 5,
+    lr_scale: float = 0.5,
+    refit_ease: bool = True,
+    min_ratio: float = MIN_RATIO,
+) -> FinetuneResult:
+    """Warm-start ``model`` on ``ratings`` plus ``feedback`` and gate it on validation NDCG@10.
+
+    ``feedback`` has columns ``user_key`` (str), ``movie_id`` (int), ``signal`` (liked / disliked /
+    seen), oldest first. Training uses all MovieLens users when the model was refitted on all of
+    them (``config.refit_full``), else the training users only; feedback users are never validated
+    on. Reproducible for a given ``seed`` on one device.
+    """
+    if epochs < 1:
+        raise ValueError("epochs must be at least 1")
+    cfg = model.config
+    dev = torch.device(device) if device is not None else default_device()
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    tasks = validation_tasks(model, ratings)
+    before = validation_ndcg(model, tasks, dev)
+
+    first_user = int(ratings["userId"].max()) + 1 if len(ratings) else 1
+    t0 = int(ratings["timestamp"].max()) + 1 if len(ratings) else 0
+    fb_rows, n_fb_users = feedback_ratings(feedback, first_user, feedback_repeat, t0)
+    movielens = build_interactions(ratings, model.item_ids)
+    base_users = movielens.users
+    if not cfg.refit_full:
+        base_users, _ = split_users(movielens.users, cfg.val_fraction, cfg.seed)
+    combined = build_interactions(pd.concat([ratings, fb_rows], ignore_index=True), model.item_ids)
+    pseudo = combined.users[combined.users >= first_user]
+    inter = combined.subset(np.concatenate([base_users, pseudo]))
+
+    lr = cfg.lr * lr_scale
+    states = tuple(
+        _continue_set_model(
+            st, inter, cfg, dev, seed=seed * 1000 + i, epochs=epochs, lr=lr, progress=progress
+        )
+        for i, st in enumerate(model.set_states)
+    )
+    ease = model.ease
+    lam = model.info.get("ease_lambda")
+    if refit_ease and lam is not None and len(pseudo):
+        ease = fit_ease(inter, [float(lam)], cfg.ease_min_count)[float(lam)]
+    info: dict[str, Any] = {
+        **model.info,
+        "n_finetunes": int(model.info.get("n_finetunes", 0)) + 1,
+        "finetune": {
+            "epochs": epochs,
+            "seed": seed,
+            "lr": lr,
+            "feedback_users": n_fb_users,
+            "feedback_rows": int(len(fb_rows) // max(feedback_repeat, 1)),
+            "feedback_repeat": feedback_repeat,
+            "ease_refit": ease is not model.ease,
+            "device": str(dev),
+        },
+    }
+    tuned = dataclasses.replace(model, set_states=states, ease=ease, info=info)
+    after = validation_ndcg(tuned, tasks, dev)
+    accepted = after >= min_ratio * before
+    change = (after / before - 1.0) * 100.0 if before > 0 else 0.0
+    if accepted:
+        reason = f"validation NDCG@10 {before:.4f} -> {after:.4f} ({change:+.1f}%)"
+    else:
+        reason = (
+            f"validation NDCG@10 fell from {before:.4f} to {after:.4f} ({change:+.1f}%, "
+            f"more than the {(1.0 - min_ratio) * 100:.0f}% allowed)"
+        )
+    tuned.info["finetune"] |= {"val_ndcg_before": before, "val_ndcg_after": after, "accepted": accepted}
+    return FinetuneResult(tuned, before, after, accepted, reason)
+
+
+__all__ = [
+    "FEEDBACK_COLUMNS",
+    "MIN_RATIO",
+    "FinetuneResult",
+    "feedback_frame",
+    "feedback_ratings",
+    "finetune",
+    "validation_ndcg",
+    "validation_tasks",
+]
