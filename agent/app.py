@@ -99,10 +99,8 @@ class RecommenderAgent:
         """Delete everything stored about ``user_id``."""
         return self.store.forget_user(user_id)
 
-    def recommend(
-        self, messages: Sequence[Mapping[str, str]], k: int = 50, explain: bool = False
-    ) -> list[Recommendation]:
-        """Stateless: replay ``messages`` (user/assistant turns) and recommend for the last state."""
+    def state_from_messages(self, messages: Sequence[Mapping[str, str]], k: int = 50) -> SessionState:
+        """The session state a conversation leads to (user turns parsed, assistant mentions excluded)."""
         state = SessionState()
         for msg in messages:
             content = str(msg.get("content") or "")[:4000]
@@ -121,6 +119,13 @@ class RecommenderAgent:
                 if mid is not None and mid not in state.disliked and mid not in state.liked:
                     state.liked.append(mid)
         state.k = k
+        return state
+
+    def recommend(
+        self, messages: Sequence[Mapping[str, str]], k: int = 50, explain: bool = False
+    ) -> list[Recommendation]:
+        """Stateless: replay ``messages`` (user/assistant turns) and recommend for the last state."""
+        state = self.state_from_messages(messages, k)
         result = self.pipeline.run(state, k=k)
         if explain:
             return list(self.explain_picks(state, result.picks))
@@ -146,7 +151,9 @@ class RecommenderAgent:
     def describe_query(self, state: SessionState) -> str:
         return "; ".join(describe_constraints(self.catalogue, state.query())) or "no constraints yet"
 
-    def explain_picks(self, state: SessionState, picks: Sequence[tuple[int, float]]) -> Iterator[Recommendation]:
+    def explain_picks(
+        self, state: SessionState, picks: Sequence[tuple[int, float]]
+    ) -> Iterator[Recommendation]:
         if not picks:
             return
         items = [self.evidence.build(mid, state.liked, state.text) for mid, _ in picks]

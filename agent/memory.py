@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from agent.query import Query
+from agent.query import Member, Query
 from agent.understanding.types import Critique, Understanding
 from retrieval.catalogue import Catalogue
 
 MAX_K = 20
 DEFAULT_K = 5
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -31,8 +34,13 @@ class SessionState:
     last_picks: list[int] = field(default_factory=list)
     popularity_bias: float = 0.0  # < 0 favours the long tail, > 0 favours well-known movies
     diversity: float = 0.0  # raised by "something else"
+    # group conversations: the other viewers by display name (the speaker's own tastes stay above)
+    members: dict[str, SessionState] = field(default_factory=dict)
+    strategy: str = ""  # group aggregation strategy; "" = the default (agent.group.aggregate)
 
     def query(self) -> Query:
+        if self.members:
+            return self._group_query()
         return Query(
             liked=tuple(self.liked),
             disliked=tuple(self.disliked),
@@ -45,14 +53,56 @@ class SessionState:
             k=self.k,
         )
 
+    def member_list(self) -> tuple[Member, ...]:
+        """Every viewer, the speaker ("you") first; empty for a single viewer."""
+        if not self.members:
+            return ()
+        return tuple(_member(name, st) for name, st in [("you", self), *self.members.items()])
+
+    def _group_query(self) -> Query:
+        members = self.member_list()
+        mins = [m.year_min for m in members if m.year_min is not None]
+        maxs = [m.year_max for m in members if m.year_max is not None]
+        return Query(
+            liked=_union(m.liked for m in members),
+            disliked=_union(m.disliked for m in members),
+            seen=tuple(self.seen),
+            genres_required=_union(m.genres_required for m in members),
+            genres_excluded=_union(m.genres_excluded for m in members),
+            year_min=max(mins) if mins else None,
+            year_max=min(maxs) if maxs else None,
+            text=self.text,
+            k=self.k,
+            members=members,
+        )
+
     def excluded_ids(self) -> set[int]:
         """Never recommend again: already shown, seen, liked (named by the user) or disliked."""
-        return set(self.shown) | set(self.seen) | set(self.liked) | set(self.disliked)
+        out = set(self.shown) | set(self.seen) | set(self.liked) | set(self.disliked)
+        for st in self.members.values():
+            out |= set(st.liked) | set(st.disliked)
+        return out
 
     def reset(self) -> None:
         fresh = SessionState()
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(fresh, name))
+
+
+def _member(name: str, st: SessionState) -> Member:
+    return Member(
+        name,
+        tuple(st.liked),
+        tuple(st.disliked),
+        tuple(st.genres_required),
+        tuple(st.genres_excluded),
+        st.year_min,
+        st.year_max,
+    )
+
+
+def _union(groups: Iterable[Iterable[_T]]) -> tuple[_T, ...]:
+    return tuple(dict.fromkeys(x for g in groups for x in g))
 
 
 def _add(items: list, value: object) -> bool:
@@ -135,7 +185,9 @@ def _apply_years(state: SessionState, u: Understanding, notices: list[str]) -> N
     if lo is not None:
         state.year_min = lo
         if state.year_max is not None and state.year_max < lo and hi is None:
-            notices.append(f"Dropped the earlier 'before {state.year_max}' limit: it contradicts 'from {lo}'.")
+            notices.append(
+                f"Dropped the earlier 'before {state.year_max}' limit: it contradicts 'from {lo}'."
+            )
             state.year_max = None
     if hi is not None:
         state.year_max = hi

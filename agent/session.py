@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from agent.compose import compose_header, compose_notices
@@ -69,28 +69,90 @@ class Session:
     def remove_constraint(self, kind: str, value: str | int | None = None) -> None:
         """Drop one understood constraint (the UI's removable chips)."""
         with self._lock:
-            st = self.state
-            if kind == "liked" and value in st.liked:
-                st.liked.remove(int(value))  # type: ignore[arg-type]
-            elif kind == "disliked" and value in st.disliked:
-                st.disliked.remove(int(value))  # type: ignore[arg-type]
-            elif kind == "seen" and value in st.seen:
-                st.seen.remove(int(value))  # type: ignore[arg-type]
-            elif kind == "genre_required" and value in st.genres_required:
-                st.genres_required.remove(str(value))
-            elif kind == "genre_excluded" and value in st.genres_excluded:
-                st.genres_excluded.remove(str(value))
-            elif kind == "year_min":
-                st.year_min = None
-            elif kind == "year_max":
-                st.year_max = None
-            elif kind == "text":
-                st.text, st.mood = "", []
+            for st in (self.state, *self.state.members.values()):  # a group: every viewer drops it
+                _drop_constraint(st, kind, value)
 
     def reset(self) -> None:
         with self._lock:
             self.state.reset()
             self.history.clear()
+
+    # -- group viewers (the members panel) --------------------------------------------------------------
+    def add_member(
+        self, name: str, liked: Sequence[int | str] = (), disliked: Sequence[int | str] = ()
+    ) -> str:
+        """Add a viewer (or update one): ``liked``/``disliked`` are movie ids or titles to resolve."""
+        from agent.group.members import MAX_MEMBERS, display_name, find_member
+
+        shown = display_name(name)
+        if not shown or shown.casefold() in ("you", "me", "i"):
+            return "Give the viewer a name."
+        likes, unknown = self._movie_ids(liked)
+        dislikes, unknown2 = self._movie_ids(disliked)
+        with self._lock:
+            members = self.state.members
+            key = find_member(list(members), shown) or shown
+            if key not in members and len(members) >= MAX_MEMBERS:
+                return f"A group can have at most {MAX_MEMBERS + 1} viewers."
+            st = members.setdefault(key, SessionState())
+            for mid in likes:
+                if mid in st.disliked:
+                    st.disliked.remove(mid)
+                if mid not in st.liked:
+                    st.liked.append(mid)
+            for mid in dislikes:
+                if mid in st.liked:
+                    st.liked.remove(mid)
+                if mid not in st.disliked:
+                    st.disliked.append(mid)
+        missing = [*unknown, *unknown2]
+        note = f" I couldn't find {', '.join(repr(t) for t in missing)}." if missing else ""
+        return f"{key} is in the group ({len(st.liked)} liked, {len(st.disliked)} disliked).{note}"
+
+    def remove_member(self, name: str) -> str:
+        from agent.group.members import find_member
+
+        with self._lock:
+            key = find_member(list(self.state.members), name)
+            if key is None:
+                return f"There is no viewer called {name!r}."
+            del self.state.members[key]
+        return f"Removed {key} from the group."
+
+    def set_strategy(self, strategy: str) -> str:
+        """Choose the group aggregation ("average", "least misery", "approval voting", …)."""
+        from agent.group.aggregate import resolve
+
+        try:
+            name = resolve(strategy)
+        except ValueError as err:
+            return str(err)
+        with self._lock:
+            self.state.strategy = name
+        return f"Group picks now use {name.replace('_', ' ')}."
+
+    def _movie_ids(self, refs: Sequence[int | str]) -> tuple[list[int], list[str]]:
+        found, unknown = [], []
+        for ref in refs:
+            if isinstance(ref, int):
+                (found if ref in self.app.catalogue else unknown).append(ref)  # type: ignore[arg-type]
+                continue
+            text = str(ref).strip()
+            matches = self.app.resolver.resolve(text, limit=1) if text else []
+            if matches and matches[0].score >= 0.7:
+                found.append(int(matches[0].movie_id))
+            elif text:
+                unknown.append(text)
+        return found, unknown
+
+    def _understand_group(self, text: str):  # type: ignore[no-untyped-def]
+        """Group-aware understanding, or None for a single viewer's message (handled as before)."""
+        from agent.group.members import apply_group_message, mentions_members
+
+        if not mentions_members(text, list(self.state.members)):
+            return None
+        spans = [(s.start, s.end) for s in self.app.resolver.find_mentions(text)]
+        return apply_group_message(self.state, text, self.app.understand, self.app.catalogue, spans)
 
     # -- one turn -----------------------------------------------------------------------------------
     def _turn(self, message: str) -> Iterator[ReplyChunk]:
@@ -110,27 +172,50 @@ class Session:
             return
         if len(text) > MAX_MESSAGE_CHARS:
             text = text[:MAX_MESSAGE_CHARS]
-            notices.append(f"Your message was long, so I read only its first {MAX_MESSAGE_CHARS:,} characters.")
+            notices.append(
+                f"Your message was long, so I read only its first {MAX_MESSAGE_CHARS:,} characters."
+            )
 
         t0 = time.perf_counter()
-        understanding = self.app.understand(text)
-        notices += apply_understanding(self.state, understanding, self.app.catalogue)
+        group = self._understand_group(text)
+        if group is None:
+            understanding = self.app.understand(text)
+            notices += apply_understanding(self.state, understanding, self.app.catalogue)
+        else:
+            understanding, group_notices = group
+            notices += group_notices
         notices += self.app.mention_notices(understanding)
         steps.append(Step("understand", self.app.describe_query(self.state), _ms(t0)))
 
-        result = self.app.pipeline.run(self.state)
+        group_result = None
+        if self.state.members:
+            from agent.group.recommend import GroupRecommender
+
+            result = group_result = GroupRecommender(self.app.pipeline, self.app.catalogue).run(self.state)
+        else:
+            result = self.app.pipeline.run(self.state)
         steps += result.steps
         if result.shortfall:
             notices.append(result.shortfall)
         picks = result.picks
         query = self.state.query()
         header = compose_header(self.app.catalogue, query, len(picks), understanding)
+        if group_result is not None:
+            from agent.group.recommend import group_header
+
+            header = group_header(header, group_result.members)
         lead = "\n".join([*compose_notices(notices), header]).strip()
         yield ReplyChunk(lead + "\n")
 
         recs: list[Recommendation] = []
         t1 = time.perf_counter()
-        for rec in self.app.explain_picks(self.state, picks):
+        if group_result is not None:
+            from agent.group.recommend import explain_group
+
+            explained = explain_group(self.app, self.state, group_result)
+        else:
+            explained = self.app.explain_picks(self.state, picks)
+        for rec in explained:
             recs.append(rec)
             line = f"\n{len(recs)}. **{rec.label}** — {rec.explanation}"
             yield ReplyChunk(line, recommendation=rec)
@@ -144,6 +229,25 @@ class Session:
         reply = Reply(body, tuple(recs), query, tuple(steps), tuple(notices))
         self.app.record_turn(self, text, reply)
         yield ReplyChunk("", reply=reply, done=True)
+
+
+def _drop_constraint(st: SessionState, kind: str, value: str | int | None) -> None:
+    if kind == "liked" and value in st.liked:
+        st.liked.remove(int(value))  # type: ignore[arg-type]
+    elif kind == "disliked" and value in st.disliked:
+        st.disliked.remove(int(value))  # type: ignore[arg-type]
+    elif kind == "seen" and value in st.seen:
+        st.seen.remove(int(value))  # type: ignore[arg-type]
+    elif kind == "genre_required" and value in st.genres_required:
+        st.genres_required.remove(str(value))
+    elif kind == "genre_excluded" and value in st.genres_excluded:
+        st.genres_excluded.remove(str(value))
+    elif kind == "year_min":
+        st.year_min = None
+    elif kind == "year_max":
+        st.year_max = None
+    elif kind == "text":
+        st.text, st.mood = "", []
 
 
 def _ms(t0: float) -> float:

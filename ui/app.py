@@ -16,6 +16,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 
 from ui.cards import card_html, chat_text, note_html, reply_details, status_html, turn_marker
+from ui.members import add_viewer, members_html, remove_viewer, session_members
 from ui.panels import Chip, chip_classes, chips_from_query, understood_html
 from ui.sessions import AgentFactory, AgentLoader, ApiSessions, TabState, api_payload, one_line
 from ui.style import CSS
@@ -69,6 +70,8 @@ class _Views:
         self.slots: list[gr.Column] = []
         self.cards: list[gr.HTML] = []
         self.chips: list[gr.Button] = []
+        self.members: gr.HTML
+        self.label_of: Callable[[int], str] = _label_of(None)
 
     @property
     def outputs(self) -> list[Any]:
@@ -82,10 +85,10 @@ class _Views:
             *self.slots,
             *self.cards,
             *self.chips,
+            self.members,
         ]
 
-    @staticmethod
-    def values(t: TabState) -> list[Any]:
+    def values(self, t: TabState) -> list[Any]:
         recs = t.recs[:MAX_CARDS]
         slots = [gr.Column(visible=i < len(recs)) for i in range(MAX_CARDS)]
         cards = [
@@ -112,6 +115,7 @@ class _Views:
             *slots,
             *cards,
             *chips,
+            members_html(session_members(t.session), self.label_of),
         ]
 
 
@@ -139,6 +143,8 @@ def build_app(agent_factory: AgentFactory, *, title: str = "ReelChat") -> gr.Blo
         t.history.append({"role": "user", "content": chat_text(message)})
         t.history.append({"role": "assistant", "content": "…"})
         agent = loader.agent
+        if agent is not None:
+            v.label_of = _label_of(agent)
         if agent is None:
             kind, status = loader.status()
             wait = "I'm still getting ready. " if kind == "loading" else ""
@@ -201,6 +207,24 @@ def build_app(agent_factory: AgentFactory, *, title: str = "ReelChat") -> gr.Blo
                 t.session.remove_constraint(chip.kind, chip.value)
                 refresh_chips(t, agent)
                 t.note = f"Removed {chip.label}. Your next message works without it."
+            return [t, *v.values(t)]
+
+        return handle
+
+    def viewer_handler(remove: bool) -> Callable[[str, str, str, TabState | None], list[Any]]:
+        def handle(name: str, likes: str, dislikes: str, tab: TabState | None) -> list[Any]:
+            t = tab_of(tab)
+            agent = loader.agent
+            if agent is None:
+                t.note = "The recommender is still loading."
+            else:
+                v.label_of = _label_of(agent)
+                session = t.ensure_session(agent)
+                if remove:
+                    t.note = remove_viewer(session, name)
+                else:
+                    t.note = add_viewer(session, name, likes, dislikes)
+                refresh_chips(t, agent)
             return [t, *v.values(t)]
 
         return handle
@@ -279,6 +303,14 @@ def build_app(agent_factory: AgentFactory, *, title: str = "ReelChat") -> gr.Blo
                         for _ in range(MAX_CHIPS)
                     ]
                 v.note = gr.HTML("", elem_id="rc-note")
+                with gr.Accordion("Watching together? Add viewers", open=False, elem_id="rc-members-panel"):
+                    v.members = gr.HTML(members_html((), v.label_of), elem_id="rc-members")
+                    viewer_name = gr.Textbox(label="Viewer", placeholder="e.g. Sam", max_lines=1)
+                    viewer_likes = gr.Textbox(label="Likes (titles, comma-separated)", max_lines=2)
+                    viewer_dislikes = gr.Textbox(label="Dislikes (titles, comma-separated)", max_lines=2)
+                    with gr.Row():
+                        add_viewer_btn = gr.Button("Add / update viewer", size="sm", elem_id="rc-add-viewer")
+                        remove_viewer_btn = gr.Button("Remove viewer", size="sm", elem_id="rc-remove-viewer")
                 with gr.Accordion("How I got here (query and steps)", open=False):
                     v.details = gr.JSON(label="Last reply", value={})
             with gr.Column(scale=6, min_width=420, elem_id="rc-picks"):
@@ -315,6 +347,9 @@ def build_app(agent_factory: AgentFactory, *, title: str = "ReelChat") -> gr.Blo
                 button.click(feedback_handler(i, signal), [tab], [tab, *v.outputs], **private)
         for i, chip in enumerate(v.chips):
             chip.click(chip_handler(i), [tab], [tab, *v.outputs], **private)
+        viewer_inputs = [viewer_name, viewer_likes, viewer_dislikes, tab]
+        add_viewer_btn.click(viewer_handler(False), viewer_inputs, [tab, *v.outputs], **private)
+        remove_viewer_btn.click(viewer_handler(True), viewer_inputs, [tab, *v.outputs], **private)
         status_outputs = [status, msg, send, timer]
         timer.tick(poll, None, status_outputs, show_progress="hidden", concurrency_limit=None, **private)
         demo.load(poll, None, status_outputs, show_progress="hidden", concurrency_limit=None, **private)

@@ -1,4 +1,4 @@
-"""``reelchat eval {script,redial,simulate,all}``: run an evaluation and write its report to ``--out``."""
+"""``reelchat eval {script,redial,simulate,groups,all}``: run an evaluation, write its report to ``--out``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_OUT = Path("reports") / "eval"
+DEFAULT_GROUPS = 200  # `eval groups`: groups per kind (random, similar)
 DEFAULT_USERS = 60  # `eval all` must finish in 15 minutes on 2 CPU cores
 DEFAULT_REDIAL_TURNS = 0  # 0 = every turn of the half
 ALL_REDIAL_TURNS = 300  # `eval all`: the first 300 report-half turns (~1 s per turn for all variants)
@@ -45,6 +46,10 @@ def add_eval_parser(subparsers: Any, handler: Callable[[argparse.Namespace], int
     s.add_argument(
         "--holdout-model", action="store_true", help="train a reranker without the held-out users first"
     )
+    common(s)
+    s = sub.add_parser("groups", help="synthetic groups of held-out users: NDCG@10 per group strategy")
+    s.add_argument("--groups", type=int, default=DEFAULT_GROUPS, help="groups per kind (random, similar)")
+    s.add_argument("--seed", type=int, default=0)
     common(s)
     s = sub.add_parser("all", help="scripts + ReDial (report half) + simulate at default sizes")
     common(s)
@@ -152,6 +157,10 @@ def run_eval(args: argparse.Namespace, settings: Any) -> int:
         return eval_redial(app, args.turns, args.id2info, args.half, out, args.limit, progress)
     if cmd == "simulate":
         return eval_simulate(app, args.users, args.seed, out, args.holdout_model, progress)
+    if cmd == "groups":
+        from agent.evaluation.groups import eval_groups
+
+        return eval_groups(app, args.groups, args.seed, out, progress)
     # all
     t0 = time.perf_counter()
     code = eval_scripts(app, [SCRIPTS_DIR], out, progress)

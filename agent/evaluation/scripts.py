@@ -10,7 +10,9 @@ A script is a YAML mapping ``{name, description?, tags?, no_repeats?: true, turn
 (positions of the previous turn's picks now liked/disliked/seen), ``relative_year: newer|older`` (every pick
 newer/older than the previous picks' median year), ``notice_contains``, ``text_contains``,
 ``text_excludes``, ``error`` (bool), ``query`` (exact values of :class:`agent.query.Query` fields) and
-``resets`` (the repeat check starts over).
+``resets`` (the repeat check starts over). Group conversations: ``members`` maps a viewer's name to
+``{liked, disliked, genres_required, genres_excluded, year_min, year_max}`` (movies and genres must be
+among theirs; years exact) in ``query.members``; ``members_absent`` names viewers no longer in the group.
 
 Every turn is also checked for: picks in the catalogue with matching title/year, picks satisfying the
 query's hard constraints, no disliked/seen/liked movie picked, no repeats, and no system prompt leaked.
@@ -58,8 +60,11 @@ EXPECT_KEYS = frozenset(
         "error",
         "query",
         "resets",
+        "members",
+        "members_absent",
     ]
 )
+MEMBER_FIELDS = frozenset(["liked", "disliked", "genres_required", "genres_excluded", "year_min", "year_max"])
 QUERY_FIELDS = frozenset(
     ["liked", "disliked", "seen", "genres_required", "genres_excluded", "year_min", "year_max", "text", "k"]
 )
@@ -144,6 +149,12 @@ def parse_script(data: object, path: str = "") -> Script:
         bad_query = set(expect.get("query") or {}) - QUERY_FIELDS
         if bad_query:
             raise ScriptError(f"{where}: unknown query field(s) {sorted(bad_query)}")
+        members = expect.get("members") or {}
+        if not isinstance(members, Mapping) or not all(isinstance(v, Mapping) for v in members.values()):
+            raise ScriptError(f"{where}: 'members' must map names to mappings")
+        bad_member = {k for v in members.values() for k in v} - MEMBER_FIELDS
+        if bad_member:
+            raise ScriptError(f"{where}: unknown member field(s) {sorted(bad_member)}")
         if expect.get("relative_year") not in (None, "newer", "older"):
             raise ScriptError(f"{where}: relative_year must be 'newer' or 'older'")
         turns.append(Turn(_user_text(raw["user"], where), dict(expect)))
@@ -321,6 +332,7 @@ def check_turn(
         same = sorted(got) == sorted(want) if isinstance(got, tuple) else got == want
         if not same:
             why.append(f"query.{key} is {got!r}, expected {want!r}")
+    why += _check_members(catalogue, q, expect)
     # reply text
     notices = " | ".join(reply.notices).casefold()
     for s in _as_list(expect.get("notice_contains")):
@@ -337,6 +349,33 @@ def check_turn(
 
     history.shown.update(ids)
     history.previous = tuple(ids)
+    return why
+
+
+def _check_members(catalogue: Catalogue, q: Any, expect: Mapping[str, Any]) -> list[str]:
+    """Reasons why ``q.members`` lacks a viewer's expected tastes and constraints."""
+    why: list[str] = []
+    members = {m.name.casefold(): m for m in getattr(q, "members", ())}
+    for name, want in (expect.get("members") or {}).items():
+        m = members.get(str(name).casefold())
+        if m is None:
+            why.append(f"no group member {name!r} (members: {[x.name for x in members.values()]})")
+            continue
+        for key in ("liked", "disliked"):
+            for ref in _as_list(want.get(key)):
+                if not any(title_matches(catalogue, mid, ref) for mid in getattr(m, key)):
+                    have = [_label(catalogue, x) for x in getattr(m, key)]
+                    why.append(f"{ref!r} not understood as {m.name}'s {key} ({have})")
+        for key in ("genres_required", "genres_excluded"):
+            missing = [g for g in _as_list(want.get(key)) if g not in getattr(m, key)]
+            if missing:
+                why.append(f"{m.name}.{key} lacks {missing} (has {list(getattr(m, key))})")
+        for key in ("year_min", "year_max"):
+            if key in want and getattr(m, key) != want[key]:
+                why.append(f"{m.name}.{key} is {getattr(m, key)!r}, expected {want[key]!r}")
+    for name in _as_list(expect.get("members_absent")):
+        if str(name).casefold() in members:
+            why.append(f"{name!r} is still a group member")
     return why
 
 

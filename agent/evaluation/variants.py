@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.memory import SessionState, apply_understanding
+from agent.memory import SessionState
 from ranking.protocol import ScoredList
 from retrieval.catalogue import Catalogue
 
@@ -94,21 +94,4 @@ def without_reranker(app: Any) -> Any:
 
 def replay_state(app: Any, messages: Sequence[Mapping[str, str]], k: int = 50) -> SessionState:
     """The session state :meth:`RecommenderAgent.recommend` builds from ``messages`` (same rules)."""
-    state = SessionState()
-    for msg in messages:
-        content = str(msg.get("content") or "")[:4000]
-        if not content.strip():
-            continue
-        u = app.understand(content)
-        if msg.get("role") == "assistant":
-            mentioned = [m.movie_id for m in u.mentions if m.movie_id is not None]
-            state.shown += [m for m in mentioned if m not in state.shown]
-            state.last_picks = mentioned
-            continue
-        apply_understanding(state, u, app.catalogue)
-        for m in u.mentions:
-            mid = m.movie_id
-            if mid is not None and mid not in state.disliked and mid not in state.liked:
-                state.liked.append(mid)
-    state.k = k
-    return state
+    return app.state_from_messages(messages, k)

@@ -1,0 +1,1 @@
+"""Group recommendation: several viewers in one conversation, one list that suits them all."""

@@ -1,0 +1,254 @@
+"""The group pipeline step: a common candidate pool, each member's CF scores, aggregation, explanations.
+
+Every member's hard constraints apply to the group (the union of exclusions and requirements, the
+tightest years); every member's liked and disliked movies are never picked.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.group.aggregate import aggregate, resolve
+from agent.memory import SessionState
+from agent.query import Member
+from agent.records import Step
+from retrieval.catalogue import Catalogue
+from retrieval.types import Filters
+
+log = logging.getLogger(__name__)
+
+N_PER_MEMBER = 100  # candidates each member brings from the index and from CF
+GOOD_FIT = 0.5  # a member's z-score from which a pick "suits their taste" too
+
+
+@dataclass(frozen=True, slots=True)
+class MemberScores:
+    """Each member's z-scores over one shared candidate pool."""
+
+    ids: tuple[int, ...]
+    members: tuple[Member, ...]
+    scores: np.ndarray  # (n_members, n_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupResult:
+    picks: tuple[tuple[int, float], ...]
+    served: tuple[str, ...]  # per pick: the member it suits best
+    fits: tuple[tuple[float, ...], ...]  # per pick: every member's z-score, in ``members`` order
+    members: tuple[Member, ...]
+    strategy: str
+    steps: tuple[Step, ...]
+    shortfall: str | None = None
+
+
+def group_filters(members: Sequence[Member]) -> Filters:
+    """Every member's hard constraints at once."""
+    mins = [m.year_min for m in members if m.year_min is not None]
+    maxs = [m.year_max for m in members if m.year_max is not None]
+    req = tuple(dict.fromkeys(g for m in members for g in m.genres_required))
+    exc = tuple(dict.fromkeys(g for m in members for g in m.genres_excluded))
+    return Filters(max(mins) if mins else None, min(maxs) if maxs else None, req, exc)
+
+
+class GroupRecommender:
+    """Stateless over a session's :class:`SessionState`; wraps the shared single-user pipeline parts."""
+
+    def __init__(self, pipeline, catalogue: Catalogue, n_per_member: int = N_PER_MEMBER) -> None:  # type: ignore[no-untyped-def]
+        self.pipeline = pipeline
+        self.catalogue = catalogue
+        self.n_per_member = n_per_member
+
+    # -- candidates and member scores -----------------------------------------------------------------
+    def _search(self, vec: np.ndarray, filters: Filters, exclude: set[int]) -> list[int]:
+        p = self.pipeline
+        try:
+            found = p.retriever.search_vector(vec, filters=filters, exclude_ids=exclude, n=self.n_per_member)
+        except Exception as err:  # a broken index must not end the turn
+            if p.fallback_retriever is None:
+                raise
+            log.error("vector index failed, using exact search: %s", err)
+            found = p.fallback_retriever.search_vector(
+                vec, filters=filters, exclude_ids=exclude, n=self.n_per_member
+            )
+        return [int(i) for i in found.ids]
+
+    def candidates(
+        self, members: Sequence[Member], text: str, filters: Filters, exclude: set[int]
+    ) -> list[int]:
+        """The union of each member's index neighbours and CF top movies that meet ``filters``."""
+        pool: dict[int, None] = {}
+        reranker = self.pipeline.reranker
+        for m in members:
+            vec = self.pipeline.query_vector(m.liked, text)
+            if vec is not None:
+                pool.update(dict.fromkeys(self._search(vec, filters, exclude)))
+            top = reranker.rank_all(m.liked, m.disliked, exclude=sorted(exclude), k=self.n_per_member * 4)
+            added = 0
+            for mid in top.ids:
+                movie = self.catalogue.find(mid)
+                if movie is not None and filters.admits(movie) and mid not in exclude:
+                    added += mid not in pool
+                    pool[int(mid)] = None
+                    if added >= self.n_per_member:
+                        break
+        return list(pool)
+
+    def member_scores(
+        self,
+        members: Sequence[Member],
+        ids: Sequence[int],
+        text: str,
+        exclude: set[int],
+        reranker=None,  # type: ignore[no-untyped-def]
+    ) -> MemberScores:
+        """Every member's reranker scores (z-scored over the pool) for the same candidates."""
+        reranker = reranker or self.pipeline.reranker
+        rows = [self.catalogue.row(i) for i in ids]
+        keep = [i for i in ids if i not in exclude]
+        mat = np.zeros((len(members), len(keep)))
+        for j, m in enumerate(members):
+            vec = self.pipeline.query_vector(m.liked, text)
+            sims = None
+            if vec is not None:
+                sims = (self.pipeline.item_emb[rows] @ vec).tolist()
+            ranked = reranker.score(m.liked, m.disliked, list(ids), text_sim=sims, exclude=sorted(exclude))
+            got = dict(zip(ranked.ids, ranked.scores, strict=True))
+            col = np.array([got.get(i, np.nan) for i in keep], dtype=np.float64)
+            ok = np.isfinite(col)
+            if ok.any():
+                sd = col[ok].std()
+                col = (col - col[ok].mean()) / sd if sd > 1e-12 else col - col[ok].mean()
+            mat[j] = np.nan_to_num(col, nan=-3.0)
+        return MemberScores(tuple(keep), tuple(members), mat)
+
+    # -- one turn -----------------------------------------------------------------------------------
+    def run(self, state: SessionState, k: int | None = None, strategy: str | None = None) -> GroupResult:
+        k = k or state.k
+        name = resolve(strategy or state.strategy or None)
+        members = state.member_list() or (_solo(state),)
+        filters = group_filters(members)
+        exclude = state.excluded_ids()
+        t0 = time.perf_counter()
+        ids = self.candidates(members, state.text, filters, exclude)
+        steps = [Step("retrieve", f"{len(ids)} candidates pooled for {len(members)} viewers", _ms(t0))]
+        if not ids:
+            return GroupResult((), (), (), members, name, tuple(steps), _shortfall(0, k))
+        t1 = time.perf_counter()
+        ms = self.member_scores(members, ids, state.text, exclude, self._reranker(state))
+        group = aggregate(ms.scores, name)
+        order = np.lexsort((np.asarray(ms.ids), -group))
+        steps.append(Step("rerank", f"{name.replace('_', ' ')} over {len(ms.ids)} candidates", _ms(t1)))
+        picks, served, fits = [], [], []
+        for i in order:
+            mid = ms.ids[int(i)]
+            movie = self.catalogue.find(mid)
+            if movie is None or mid in exclude or not filters.admits(movie):  # defence in depth
+                continue
+            col = ms.scores[:, int(i)]
+            picks.append((int(mid), float(group[int(i)])))
+            served.append(members[int(np.argmax(col))].name)
+            fits.append(tuple(float(x) for x in col))
+            if len(picks) >= k:
+                break
+        short = _shortfall(len(picks), k) if len(picks) < k else None
+        return GroupResult(tuple(picks), tuple(served), tuple(fits), members, name, tuple(steps), short)
+
+    def _reranker(self, state: SessionState):  # type: ignore[no-untyped-def]
+        """The shared reranker without MMR (aggregation orders the list) and with the popularity knob."""
+        base = self.pipeline.reranker
+        cfg = base.config.model_copy(update={"mmr_lambda": 1.0, "popularity_balance": -state.popularity_bias})
+        if cfg == base.config:
+            return base
+        tuned = copy.copy(base)
+        tuned.config = cfg
+        return tuned
+
+
+# -- explanations ---------------------------------------------------------------------------------------
+def possessive(name: str) -> str:
+    if name == "you":
+        return "your"
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def _genre_word(g: str) -> str:
+    return "sci-fi" if g == "Sci-Fi" else g.lower()
+
+
+def rules(member: Member) -> list[str]:
+    """A member's hard constraints as short rule names: "comedy-only", "no-horror", "2000-or-later"."""
+    out = [f"{_genre_word(g)}-only" for g in member.genres_required]
+    out += [f"no-{_genre_word(g)}" for g in member.genres_excluded]
+    if member.year_min is not None:
+        out.append(f"{member.year_min}-or-later")
+    if member.year_max is not None:
+        out.append(f"{member.year_max}-or-earlier")
+    return out
+
+
+def fit_sentence(members: Sequence[Member], fits: Sequence[float], served: str) -> str:
+    """How a pick fits the members it was not chosen for: their rules, and their taste when it fits."""
+    parts = []
+    for m, z in zip(members, fits, strict=True):
+        if m.name == served:
+            continue
+        r = rules(m)
+        taste = z >= GOOD_FIT and bool(m.liked)
+        if r:
+            noun = "rule" if len(r) == 1 else "rules"
+            parts.append(f"{possessive(m.name)} {' and '.join(r)} {noun}" + (" and taste" if taste else ""))
+        elif taste:
+            parts.append(f"{possessive(m.name)} taste")
+    if not parts:
+        return ""
+    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"It also suits {text}."
+
+
+def explain_group(app, state: SessionState, result: GroupResult) -> Iterator:  # type: ignore[no-untyped-def]
+    """Recommendations with explanations naming the member each pick serves and how it fits the others."""
+    if not result.picks:
+        return
+    by_name = {m.name: m for m in result.members}
+    items = [
+        app.evidence.build(mid, by_name[who].liked, state.text, member=None if who == "you" and
+                           len(result.members) == 1 else who)
+        for (mid, _), who in zip(result.picks, result.served, strict=True)
+    ]  # fmt: skip
+    explainer = app.resources.explainer
+    rows = zip(result.picks, result.served, result.fits, explainer.explain_iter(items), strict=True)
+    for (mid, score), who, fits, expl in rows:
+        text = expl.text if who == "you" else expl.text.replace("which you liked", f"which {who} liked")
+        extra = fit_sentence(result.members, fits, who)
+        yield app._recommendation(mid, score, f"{text} {extra}".strip(), expl.source)
+
+
+def group_header(header: str, members: Sequence[Member]) -> str:
+    """``"Here are 5 picks (…)"`` → ``"Here are 5 picks for you, Sam and Alex (…)"``."""
+    names = [m.name for m in members]
+    if len(names) < 2:
+        return header
+    who = ", ".join(names[:-1]) + " and " + names[-1]
+    return re.sub(r"^(Here (?:is|are) \d+ (?:popular )?picks?)", rf"\1 for {who}", header, count=1)
+
+
+def _solo(state: SessionState) -> Member:
+    return Member("you", tuple(state.liked), tuple(state.disliked), tuple(state.genres_required),
+                  tuple(state.genres_excluded), state.year_min, state.year_max)  # fmt: skip
+
+
+def _shortfall(n: int, k: int) -> str:
+    if n == 0:
+        return "No movie in the catalogue meets every viewer's constraints."
+    return f"Only {n} movie{'s' if n != 1 else ''} meet every viewer's constraints (you asked for {k})."
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
