@@ -9,6 +9,7 @@ from functools import cached_property
 
 from agent.compose import describe_constraints
 from agent.evidence import EvidenceBuilder
+from agent.limits import RateLimiter
 from agent.memory import SessionState, apply_understanding
 from agent.pipeline import Pipeline, PipelineConfig
 from agent.records import Feedback, Recommendation, Reply
@@ -77,9 +78,15 @@ class RecommenderAgent:
     def store(self) -> FeedbackStore:
         return FeedbackStore.open(self.settings.db_url, cache_dir=self.settings.cache_dir)
 
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        """Per-session message rate limit shared by all sessions (see agent/limits.py)."""
+        return RateLimiter()
+
     def start_session(self, user_id: str | None = None) -> Session:
         """A new conversation; a known ``user_id`` restores that user's liked/disliked/seen movies."""
         session = Session(self, uuid.uuid4().hex, user_id)
+        session.notices += self.resources.notices  # degraded components (e.g. the fallback ranker)
         if user_id:
             try:
                 self.store.start_session(session.session_id, user_id)
@@ -126,10 +133,16 @@ class RecommenderAgent:
     ) -> list[Recommendation]:
         """Stateless: replay ``messages`` (user/assistant turns) and recommend for the last state."""
         state = self.state_from_messages(messages, k)
+        self.refresh_model()
         result = self.pipeline.run(state, k=k)
         if explain:
             return list(self.explain_picks(state, result.picks))
         return [self._recommendation(mid, score, "", "none") for mid, score in result.picks]
+
+    def refresh_model(self) -> None:
+        """Between turns: serve the reranker that is current now (after ``reelchat finetune``/rollback)."""
+        if "pipeline" in self.__dict__:  # not built yet: it loads the current model anyway
+            self.pipeline.reranker = self.resources.reranker()
 
     # -- turn helpers used by Session -------------------------------------------------------------------
     def understand(self, text: str) -> Understanding:

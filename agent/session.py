@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from agent.compose import compose_header, compose_notices
+from agent.limits import TURN_TIMEOUT_S, TurnTimeout, iter_with_timeout
 from agent.memory import SessionState, apply_understanding
 from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step
 
@@ -43,9 +44,27 @@ class Session:
         return reply
 
     def stream(self, message: str) -> Iterator[ReplyChunk]:
-        """Yield the reply as it is produced: header first, then each checked recommendation."""
+        """Yield the reply as it is produced: header first, then each checked recommendation.
+
+        A session over its rate limit, or a turn past ``TURN_TIMEOUT_S``, gets a polite one-line reply.
+        """
+        decision = self.app.limiter.check(self.session_id)
+        if not decision.allowed:
+            yield self._refusal(decision.notice, "rate limited")
+            return
+        try:
+            yield from iter_with_timeout(self._locked_turn(message), TURN_TIMEOUT_S)
+        except TurnTimeout as err:
+            log.error("session %s: turn timed out (%s)", self.session_id, err)
+            yield self._refusal(f"Sorry, {err}. Please try again.", "timeout")
+
+    def _locked_turn(self, message: str) -> Iterator[ReplyChunk]:
         with self._lock:
             yield from self._turn(message)
+
+    def _refusal(self, text: str, error: str) -> ReplyChunk:
+        reply = Reply(text=text, recommendations=(), query=self.state.query(), error=error)
+        return ReplyChunk(text, reply=reply, done=True)
 
     def feedback(self, movie_id: int, signal: str, source: str = "button") -> str:
         """Record a card button click ("liked", "disliked", "seen"); the next reply honours it."""
@@ -188,6 +207,7 @@ class Session:
         steps.append(Step("understand", self.app.describe_query(self.state), _ms(t0)))
 
         group_result = None
+        self.app.refresh_model()
         if self.state.members:
             from agent.group.recommend import GroupRecommender
 

@@ -1,0 +1,289 @@
+"""Load test: N concurrent chat sessions against the running Gradio app over HTTP (127.0.0.1 only).
+
+Each simulated session states its own genre + decade, then asks follow-ups that keep them, through the
+``/chat`` endpoint with its ``session_id``. Every reply is checked against catalogue facts (each pick's
+genres and year) and its returned query must carry exactly that session's constraints; a reply carrying
+another session's genre or years is a cross-session leak. The last output line is one JSON object.
+
+    python bench/load.py --sessions 20 --seconds 120            # starts `reelchat ui` itself
+    python bench/load.py --url http://127.0.0.1:7860 --sessions 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from agent.limits import memory  # noqa: E402
+
+GENRES = (
+    "Comedy",
+    "Drama",
+    "Action",
+    "Thriller",
+    "Romance",
+    "Crime",
+    "Adventure",
+    "Sci-Fi",
+    "Horror",
+    "Fantasy",
+)
+DECADES = (1980, 1990, 2000)
+FOLLOW_UPS = ("more please", "something else", "any others?", "show me a few more", "something different")
+TURNS_PER_CONVERSATION = 4  # then a new conversation starts (small genre x decade pools run dry)
+
+
+@dataclass(frozen=True, slots=True)
+class Persona:
+    genre: str
+    decade: int
+
+    @property
+    def opening(self) -> str:
+        return f"{self.genre.lower()} movies from the {self.decade}s"
+
+    @property
+    def years(self) -> tuple[int, int]:
+        return self.decade, self.decade + 9
+
+
+def personas(n: int) -> list[Persona]:
+    """``n`` sessions; the first 30 have distinct (genre, decade) pairs and neighbours differ in both."""
+    return [Persona(GENRES[i % len(GENRES)], DECADES[i % len(DECADES)]) for i in range(n)]
+
+
+@dataclass
+class Stats:
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)
+    limited: int = 0
+    picks: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def check_reply(
+    payload: dict[str, Any],
+    me: Persona,
+    others: Sequence[Persona],
+    facts: dict[int, tuple[int | None, set[str]]],
+) -> tuple[list[str], list[str]]:
+    """(violations, leaks) of one reply for session ``me``."""
+    violations, leaks = [], []
+    q = payload.get("query") or {}
+    lo, hi = me.years
+    required, excluded = set(q.get("genres_required") or ()), set(q.get("genres_excluded") or ())
+    if required != {me.genre} or excluded or (q.get("year_min"), q.get("year_max")) != (lo, hi):
+        violations.append(f"query {required}/{excluded}/{q.get('year_min')}-{q.get('year_max')} != {me}")
+    for other in others:
+        if other.genre != me.genre and other.genre in required | excluded:
+            leaks.append(f"{me} got genre of {other}")
+        if other.decade != me.decade and other.decade in (q.get("year_min"), q.get("year_max")):
+            leaks.append(f"{me} got years of {other}")
+    for rec in payload.get("recommendations") or ():
+        year, genres = facts.get(int(rec["movie_id"]), (None, set()))
+        if me.genre not in genres or year is None or not lo <= year <= hi:
+            violations.append(f"{me}: {rec.get('title')} ({year}, {sorted(genres)})")
+    return violations, leaks
+
+
+def run_session(
+    url: str,
+    me: Persona,
+    others: Sequence[Persona],
+    facts: dict[int, tuple[int | None, set[str]]],
+    stop_at: float,
+    think_s: float,
+    stats: Stats,
+) -> None:
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    session_id, turn = "", 0
+    while time.monotonic() < stop_at:
+        message = me.opening if turn % TURNS_PER_CONVERSATION == 0 else FOLLOW_UPS[turn % len(FOLLOW_UPS)]
+        if turn % TURNS_PER_CONVERSATION == 0:
+            session_id = ""
+        t0 = time.perf_counter()
+        try:
+            _, payload = client.predict(message, session_id, api_name="/chat")
+        except Exception as err:  # transport errors and server-side exceptions
+            with stats.lock:
+                stats.errors.append(f"{me}: {type(err).__name__}: {str(err)[:160]}")
+            time.sleep(0.5)
+            turn += 1
+            continue
+        ms = (time.perf_counter() - t0) * 1000.0
+        session_id = payload.get("session_id") or ""
+        violations, leaks = check_reply(payload, me, others, facts)
+        limited = payload.get("error") == "rate limited"
+        with stats.lock:
+            stats.latencies_ms.append(ms)
+            stats.picks += len(payload.get("recommendations") or ())
+            stats.violations += violations
+            stats.leaks += leaks
+            stats.limited += limited
+            if payload.get("error") and not limited:
+                stats.errors.append(f"{me}: reply error {payload['error']}")
+        turn += 1
+        if think_s:
+            time.sleep(think_s)
+
+
+def load_facts() -> dict[int, tuple[int | None, set[str]]]:
+    """movie id -> (year, genres) from the same catalogue the app serves."""
+    from agent.resources import locate_data
+    from agent.settings import Settings
+    from retrieval.catalogue_loader import load_catalogue
+
+    ml_dir, redial = locate_data(Settings(), progress=False)
+    return {m.movie_id: (m.year, set(m.genres)) for m in load_catalogue(ml_dir, redial)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_app(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "agent.cli", "ui", "--host", "127.0.0.1", "--port", str(port)]
+    env = os.environ | {
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+    }
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_ready(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None) -> float:
+    """Seconds until ``/chat`` answers (the agent loads in the background after the server is up)."""
+    from gradio_client import Client
+
+    t0 = time.monotonic()
+    client = None
+    while time.monotonic() - t0 < timeout_s:
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(f"the app exited with code {proc.returncode} before it was ready")
+        try:
+            client = client or Client(url, verbose=False)
+            client.predict("hello", "", api_name="/chat")
+            return time.monotonic() - t0
+        except Exception:
+            time.sleep(2.0)
+    raise SystemExit(f"the app at {url} was not ready within {timeout_s:.0f} s")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q / 100.0 * (len(s) - 1))))]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sessions", type=int, default=20)
+    p.add_argument("--seconds", type=float, default=120.0)
+    p.add_argument("--url", help="a running app on 127.0.0.1 (default: start `reelchat ui` on a free port)")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--think", type=float, default=0.5, help="reading time after each reply (s)")
+    p.add_argument("--startup-timeout", type=float, default=900.0)
+    args = p.parse_args(argv)
+
+    proc = None
+    if args.url:
+        if urlparse(args.url).hostname not in ("127.0.0.1", "localhost"):
+            raise SystemExit("--url must point at 127.0.0.1 (the load test never leaves this machine)")
+        url = args.url
+    else:
+        port = args.port or free_port()
+        url = f"http://127.0.0.1:{port}/"
+        log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"reelchat-load-{port}.log"
+        print(f"starting `reelchat ui --port {port}` (log: {log_path})", flush=True)
+        proc = start_app(port, log_path)
+    peak = {"mb": 0.0}
+    try:
+        ready_s = wait_ready(url, args.startup_timeout, proc)
+        print(f"app ready after {ready_s:.0f} s; facts from the catalogue…", flush=True)
+        facts = load_facts()
+        people = personas(args.sessions)
+        stats = Stats()
+        stop_at = time.monotonic() + args.seconds
+        done = threading.Event()
+
+        def sample() -> None:
+            while proc is not None and not done.wait(1.0):
+                try:
+                    peak["mb"] = max(peak["mb"], memory(proc.pid).peak_mb)
+                except OSError:
+                    return
+
+        threading.Thread(target=sample, daemon=True).start()
+        threads = [
+            threading.Thread(
+                target=run_session, args=(url, me, people, facts, stop_at, args.think, stats), daemon=True
+            )
+            for me in people
+        ]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(args.seconds + 600)
+        wall = time.monotonic() - t0
+        done.set()
+        if proc is not None:
+            peak["mb"] = max(peak["mb"], memory(proc.pid).peak_mb)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    lat = stats.latencies_ms
+    for kind, items in (("error", stats.errors), ("violation", stats.violations), ("leak", stats.leaks)):
+        for line in items[:5]:
+            print(f"{kind}: {line}")
+    result = {
+        "sessions": args.sessions,
+        "seconds": round(wall, 1),
+        "turns": len(lat),
+        "throughput_turns_per_s": round(len(lat) / wall, 2) if wall else 0.0,
+        "errors": len(stats.errors),
+        "violations": len(stats.violations),
+        "leaks": len(stats.leaks),
+        "rate_limited": stats.limited,
+        "picks": stats.picks,
+        "p50_ms": round(percentile(lat, 50), 1),
+        "p95_ms": round(percentile(lat, 95), 1),
+        "p99_ms": round(percentile(lat, 99), 1),
+        "max_ms": round(max(lat), 1) if lat else None,
+        "server_peak_rss_mb": round(peak["mb"], 1) if proc is not None else None,
+        "llm": os.environ.get("REELCHAT_LLM", "smollm2"),
+    }
+    print(json.dumps(result))
+    return 0 if not (stats.errors or stats.leaks or stats.violations) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
