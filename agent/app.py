@@ -67,6 +67,7 @@ class RecommenderAgent:
             res.encoder,
             self.pipeline_config,
             fallback_retriever=res.exact_retriever(),
+            prior=res.prior,
         )
 
     @cached_property
@@ -109,6 +110,7 @@ class RecommenderAgent:
     def state_from_messages(self, messages: Sequence[Mapping[str, str]], k: int = 50) -> SessionState:
         """The session state a conversation leads to (user turns parsed, assistant mentions excluded)."""
         state = SessionState()
+        words: list[str] = []
         for msg in messages:
             content = str(msg.get("content") or "")[:4000]
             if not content.strip():
@@ -121,11 +123,15 @@ class RecommenderAgent:
                 state.last_picks = mentioned
                 continue
             apply_understanding(state, u, self.catalogue)
+            if u.text.strip():
+                words.append(u.text.strip())
             for m in u.mentions:  # a movie named without sentiment still tells us about taste
                 mid = m.movie_id
                 if mid is not None and mid not in state.disliked and mid not in state.liked:
                     state.liked.append(mid)
         state.k = k
+        if words:  # the whole conversation's own words, newest last, for semantic retrieval
+            state.text = " ".join(words)[-1000:]
         return state
 
     def recommend(

@@ -27,7 +27,9 @@ class EvidenceBuilder:
             return 0
         return int(np.intersect1d(fa, fb, assume_unique=True).size)
 
-    def build(self, pick_id: int, liked: Sequence[int], text: str = "", member: str | None = None) -> Evidence:
+    def build(
+        self, pick_id: int, liked: Sequence[int], text: str = "", member: str | None = None
+    ) -> Evidence:
         pick = self.catalogue.get(pick_id)
         known = [m for m in liked if m in self.catalogue and m != pick_id]
         related: list[int] = []

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
+from agent.blend import BlendWeights, PriorBlend
 from agent.memory import SessionState
+from agent.priors import ConversationPrior
 from agent.records import Step
 from retrieval.catalogue import Catalogue
 from retrieval.embeddings import Encoder
@@ -27,6 +29,7 @@ class PipelineConfig(BaseModel):
     n_cf: int = 200  # extra candidates from the CF model over the whole catalogue (when movies are liked)
     text_weight: float = 1.0  # weight of the mood text against the liked-movies centroid in the query vector
     diversity: float = 0.1  # base MMR trade-off; "something else" raises it per session
+    blend: BlendWeights = BlendWeights()  # used when a conversational prior is available
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class Pipeline:
         encoder: Encoder,
         config: PipelineConfig | None = None,
         fallback_retriever: Retriever | None = None,
+        prior: ConversationPrior | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.retriever = retriever
@@ -57,6 +61,7 @@ class Pipeline:
         self.encoder = encoder
         self.config = config or PipelineConfig()
         self.notice: str | None = None
+        self.blend = PriorBlend(catalogue, item_emb, prior, self.config.blend) if prior is not None else None
 
     def query_vector(self, liked: Sequence[int], text: str) -> np.ndarray | None:
         parts = []
@@ -109,7 +114,13 @@ class Pipeline:
                 movie = self.catalogue.find(mid)
                 if movie is not None and mid not in cand and filters.admits(movie):
                     cand[mid] = float("nan")
-        steps.append(Step("retrieve", f"{n_ret} from the index, {len(cand) - n_ret} from CF", _ms(t0)))
+        seeds = [*liked, *disliked, *state.seen, *state.shown]
+        if self.blend is not None:
+            for mid in self.blend.extra_candidates(seeds):
+                movie = self.catalogue.find(mid)
+                if movie is not None and mid not in cand and mid not in exclude and filters.admits(movie):
+                    cand[mid] = float("nan")
+        steps.append(Step("retrieve", f"{n_ret} from the index, {len(cand) - n_ret} from CF/prior", _ms(t0)))
         if not cand:
             return PipelineResult((), tuple(steps), self._shortfall(0, k))
 
@@ -119,10 +130,16 @@ class Pipeline:
             sims = self.item_emb[self.catalogue.rows(ids)] @ vec
         else:
             sims = np.zeros(len(ids), dtype=np.float32)
-        reranker = self._with_knobs(min(1.0, self.config.diversity + state.diversity), state.popularity_bias)
-        ranked = reranker.score(
-            liked, disliked, ids, text_sim=sims.tolist() if vec is not None else None, exclude=sorted(exclude)
-        )
+        diversity = min(1.0, self.config.diversity + state.diversity)
+        if self.blend is None:
+            reranker = self._with_knobs(diversity, state.popularity_bias)
+            text_sim = sims.tolist() if vec is not None else None
+            ranked = reranker.score(liked, disliked, ids, text_sim=text_sim, exclude=sorted(exclude))
+        else:
+            reranker = self._with_knobs(0.0, state.popularity_bias)
+            cf = reranker.score(liked, disliked, ids, exclude=sorted(exclude))
+            text_vec = self.encoder.encode([state.text])[0] if state.text.strip() else None
+            ranked = self.blend.rank(cf, text_vec, liked, seeds, diversity)
         steps.append(Step("rerank", f"reranked {len(ids)} candidates", _ms(t1)))
 
         picks: list[tuple[int, float]] = []
@@ -144,7 +161,9 @@ class Pipeline:
         base = self.reranker
         if getattr(base, "config", None) is None:  # rerankers without knobs (baselines, stand-ins)
             return base
-        cfg = base.config.model_copy(update={"mmr_lambda": 1.0 - diversity, "popularity_balance": -popularity_bias})
+        cfg = base.config.model_copy(
+            update={"mmr_lambda": 1.0 - diversity, "popularity_balance": -popularity_bias}
+        )
         if cfg == base.config:
             return base
         tuned = copy.copy(base)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from agent.explain import Explainer
+    from agent.priors import ConversationPrior
     from ranking.protocol import ScoredList
     from ranking.reranker import Reranker
     from retrieval.catalogue import Catalogue
@@ -182,6 +183,18 @@ class Resources:
             self._reranker = Reranker(model, device=self._device())
             self._reranker_stamp = stamp
             return self._reranker
+
+    @cached_property
+    def prior(self) -> ConversationPrior | None:
+        """The conversational prior from ReDial dialogues beside the data, if any (``settings.prior``)."""
+        from agent.priors import ConversationPrior
+
+        if self.settings.prior == "none":
+            return None
+        _, redial = locate_data(self.settings, progress=False)
+        if redial is None:
+            return None
+        return ConversationPrior.load(redial, self.catalogue, half=self.settings.prior)
 
     @cached_property
     def explainer(self) -> Explainer:

@@ -23,10 +23,16 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Downloads, index, models.")
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server.")
-    llm: str = Field(default="smollm2", description="none | smollm2 | hf:ID | openai:MODEL@URL | ollama:MODEL")
+    llm: str = Field(
+        default="smollm2", description="none | smollm2 | hf:ID | openai:MODEL@URL | ollama:MODEL"
+    )
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in the cache dir.")
     device: str = Field(default="auto", description="auto | cpu | cuda | cuda:N")
     agent_mode: Literal["plan", "llm"] = "plan"
+    prior: Literal["all", "tune", "none"] = Field(
+        default="all",
+        description="conversational prior from ReDial dialogues in the data folder: all, tune half, none",
+    )
     llm_timeout_s: float = 20.0
 
     @property

@@ -46,8 +46,9 @@ class ToolDrivenTurn:
         def resolve_title(title: str) -> str:
             """Find catalogue movies matching a title; returns JSON [{movie_id, label}]."""
             matches = app.resolver.resolve(title[:200], limit=3)
-            return json.dumps([{"movie_id": m.movie_id, "label": app.catalogue.get(m.movie_id).label}
-                               for m in matches])
+            return json.dumps(
+                [{"movie_id": m.movie_id, "label": app.catalogue.get(m.movie_id).label} for m in matches]
+            )
 
         def search_movies(
             text: str = "",
@@ -73,8 +74,16 @@ class ToolDrivenTurn:
                 k=max(1, min(20, int(k))),
             )
             result = app.pipeline.run(tmp)
-            return json.dumps([{"movie_id": mid, "label": app.catalogue.get(mid).label,
-                                "genres": list(app.catalogue.get(mid).genres)} for mid, _ in result.picks])
+            return json.dumps(
+                [
+                    {
+                        "movie_id": mid,
+                        "label": app.catalogue.get(mid).label,
+                        "genres": list(app.catalogue.get(mid).genres),
+                    }
+                    for mid, _ in result.picks
+                ]
+            )
 
         def recommend(movie_ids: list[int]) -> str:
             """Give the final picks (catalogue movie ids, best first). Call exactly once at the end."""
@@ -86,7 +95,9 @@ class ToolDrivenTurn:
         self._state = state
         msgs: list[BaseMessage] = [
             SystemMessage(_prompt("tool_agent_system.txt")),
-            HumanMessage(f"Constraints so far: {json.dumps(self._constraints(state))}\nUser: {message[:2000]}"),
+            HumanMessage(
+                f"Constraints so far: {json.dumps(self._constraints(state))}\nUser: {message[:2000]}"
+            ),
         ]
         by_name = {t.name: t for t in self.tools}
         try:
@@ -107,8 +118,9 @@ class ToolDrivenTurn:
 
     def validate(self, state: SessionState, ids: Any) -> list[tuple[int, float]] | None:
         """Keep only catalogue movies that satisfy every hard constraint and are not excluded."""
-        filters = Filters(state.year_min, state.year_max, tuple(state.genres_required),
-                          tuple(state.genres_excluded))
+        filters = Filters(
+            state.year_min, state.year_max, tuple(state.genres_required), tuple(state.genres_excluded)
+        )
         excluded = state.excluded_ids()
         picks: list[tuple[int, float]] = []
         for raw in ids if isinstance(ids, list) else []:
@@ -124,6 +136,12 @@ class ToolDrivenTurn:
     @staticmethod
     def _constraints(state: SessionState) -> dict[str, Any]:
         q = replace(state.query())
-        return {"liked_ids": list(q.liked), "disliked_ids": list(q.disliked), "genres_required": list(
-            q.genres_required), "genres_excluded": list(q.genres_excluded), "year_min": q.year_min,
-            "year_max": q.year_max, "k": q.k}
+        return {
+            "liked_ids": list(q.liked),
+            "disliked_ids": list(q.disliked),
+            "genres_required": list(q.genres_required),
+            "genres_excluded": list(q.genres_excluded),
+            "year_min": q.year_min,
+            "year_max": q.year_max,
+            "k": q.k,
+        }

@@ -97,14 +97,21 @@ def main(argv: list[str] | None = None) -> int:
         if len(llms) > 1:
             import subprocess
 
-            out = subprocess.run(
-                [sys.executable, __file__, "--llm", llm, "--turns", str(args.turns)],
-                capture_output=True, text=True, check=True,
-            ).stdout.strip().splitlines()[-1]
+            out = (
+                subprocess.run(
+                    [sys.executable, __file__, "--llm", llm, "--turns", str(args.turns)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             results.append(json.loads(out)["runs"][0])
         else:
             results.append(run(llm, args.turns))
-    keys = ["llm", "turns", "p50_ms", "p95_ms", "ttft_p50_ms", "ttft_p95_ms", "turn_to_search_ratio", "peak_rss_mb"]
+    keys = ["llm", "turns", "p50_ms", "p95_ms", "ttft_p50_ms", "ttft_p95_ms", "turn_to_search_ratio"]
+    keys.append("peak_rss_mb")
     print(" | ".join(f"{k:>14}" for k in keys), file=sys.stderr)
     for r in results:
         print(" | ".join(f"{r[k]!s:>14}" for k in keys), file=sys.stderr)

@@ -3,15 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypedDict, cast
 
 import numpy as np
 import torch
 from scipy.special import erf
+from torch import nn
 
 from ranking.baselines import bucket_of, zscore
 from ranking.config import RankerConfig
+from ranking.model import SetModel
 from ranking.protocol import ScoredList
 from ranking.train import TrainedModel
+
+
+def mmr_order(emb: np.ndarray, rel: np.ndarray, lam: float, top: int = 50) -> np.ndarray:
+    """Greedy maximal-marginal-relevance order of the first ``top`` items (rest unchanged).
+
+    ``emb`` holds unit item vectors in the current order, ``rel`` their relevance (higher is better,
+    already sorted descending); ``lam`` = 1 is pure relevance.
+    """
+    head = min(top, len(rel))
+    if lam >= 1.0 or head < 3:
+        return np.arange(len(rel))
+    sim = emb[:head] @ emb[:head].T
+    r = rel[:head]
+    span = r.max() - r.min()
+    r = (r - r.min()) / span if span > 0 else np.zeros_like(r)
+    chosen = [0]
+    best_sim = sim[0].copy()
+    left = np.ones(head, dtype=bool)
+    left[0] = False
+    while left.any():
+        gain = np.where(left, lam * r - (1.0 - lam) * best_sim, -np.inf)
+        j = int(np.argmax(gain))
+        chosen.append(j)
+        left[j] = False
+        best_sim = np.maximum(best_sim, sim[j])
+    return np.concatenate([np.array(chosen, dtype=np.int64), np.arange(head, len(rel))])
 
 
 class Reranker:
@@ -38,26 +67,7 @@ class Reranker:
         return s.astype(np.float64)
 
     def _mmr(self, rows: np.ndarray, rel: np.ndarray) -> np.ndarray:
-        """Greedy maximal-marginal-relevance order of the first ``mmr_top`` rows (rest unchanged)."""
-        lam, head = self.config.mmr_lambda, min(self.config.mmr_top, len(rows))
-        if lam >= 1.0 or head < 3:
-            return np.arange(len(rows))
-        emb = self.model.item_emb[rows[:head]]
-        sim = emb @ emb.T
-        r = rel[:head]
-        span = r.max() - r.min()
-        r = (r - r.min()) / span if span > 0 else np.zeros_like(r)
-        chosen = [0]
-        best_sim = sim[0].copy()
-        left = np.ones(head, dtype=bool)
-        left[0] = False
-        while left.any():
-            gain = np.where(left, lam * r - (1.0 - lam) * best_sim, -np.inf)
-            j = int(np.argmax(gain))
-            chosen.append(j)
-            left[j] = False
-            best_sim = np.maximum(best_sim, sim[j])
-        return np.concatenate([np.array(chosen, dtype=np.int64), np.arange(head, len(rows))])
+        return mmr_order(self.model.item_emb[rows], rel, self.config.mmr_lambda, self.config.mmr_top)
 
     def _finish(self, rows: np.ndarray, scores: np.ndarray, k: int | None) -> ScoredList:
         order = np.lexsort((self._ids[rows], -scores))  # ties broken by movie id: permutation-stable
@@ -126,6 +136,33 @@ class Reranker:
         return self._finish(rows, s, k)
 
 
+class _MlpParams(TypedDict):
+    """One set model's user-side layers as float64 numpy arrays."""
+
+    ln_w: np.ndarray
+    ln_b: np.ndarray
+    ln_eps: float
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    wd: np.ndarray
+
+
+def _mlp_params(m: SetModel) -> _MlpParams:
+    ln, fc1, fc2 = cast(nn.LayerNorm, m.mlp[0]), cast(nn.Linear, m.mlp[1]), cast(nn.Linear, m.mlp[3])
+    return {
+        "ln_w": ln.weight.double().numpy(),
+        "ln_b": ln.bias.double().numpy(),
+        "ln_eps": float(ln.eps),
+        "w1": fc1.weight.double().numpy(),
+        "b1": fc1.bias.double().numpy(),
+        "w2": fc2.weight.double().numpy(),
+        "b2": fc2.bias.double().numpy(),
+        "wd": m.dislike.weight.double().numpy(),
+    }
+
+
 class _CandidateScorer:
     """The tuned blend evaluated only at candidate rows.
 
@@ -140,19 +177,7 @@ class _CandidateScorer:
         self.sets = model.set_models("cpu")
         with torch.no_grad():
             self.tin = [m.item_in().double().numpy() for m in self.sets]
-            self.params = [
-                {
-                    "ln_w": m.mlp[0].weight.double().numpy(),
-                    "ln_b": m.mlp[0].bias.double().numpy(),
-                    "ln_eps": float(m.mlp[0].eps),
-                    "w1": m.mlp[1].weight.double().numpy(),
-                    "b1": m.mlp[1].bias.double().numpy(),
-                    "w2": m.mlp[3].weight.double().numpy(),
-                    "b2": m.mlp[3].bias.double().numpy(),
-                    "wd": m.dislike.weight.double().numpy(),
-                }
-                for m in self.sets
-            ]
+            self.params = [_mlp_params(m) for m in self.sets]
             out = torch.cat([m.item_out().double() for m in self.sets], dim=1)  # (n, K*d)
             bias = torch.stack([m.bias.double() for m in self.sets]).mean(0)
         self.out, self.bias = out.numpy(), bias.numpy()

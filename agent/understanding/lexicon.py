@@ -139,7 +139,8 @@ CRITIQUES: tuple[tuple[str, Critique], ...] = (
      Critique.SOMETHING_ELSE),
     (r"more (?:popular|mainstream|famous|well[- ]known|known)|better[- ]known|(?<!less )well[- ]known|"
      r"too (?:obscure|niche|indie|unknown)|blockbusters?|crowd[- ]pleasers?", Critique.MORE_POPULAR),
-    (r"hidden gems?|less (?:well[- ])?(?:known|popular|mainstream|famous|obvious)|lesser[- ]known|obscure|underrated|"
+    (r"hidden gems?|less (?:well[- ])?(?:known|popular|mainstream|famous|obvious)|lesser[- ]known|"
+     r"obscure|underrated|"
      r"under[- ]the[- ]radar|deep cuts?|too (?:mainstream|popular|obvious|famous)|"
      r"not (?:so|too|that) (?:mainstream|popular|obvious|famous)|niche|under[- ]?seen|under[- ]?appreciated",
      Critique.LESS_POPULAR),

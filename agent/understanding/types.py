@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Critique(str, Enum):
+class Critique(StrEnum):
     """Relative feedback on the last picks."""
 
     MORE_RECENT = "more_recent"
