@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -247,7 +247,7 @@ class LLMExplainer:
                 result = outcome if isinstance(outcome, BaseException) else outcome[i]
                 yield self._finish(ev, i, result)
             return
-        futures = [_spawn(lambda c=c: model.invoke(c)) for c in convs]
+        futures = [_spawn(partial(model.invoke, c)) for c in convs]
         for i, (ev, fut) in enumerate(zip(items, futures, strict=True)):
             yield self._finish(ev, i, self._wait(fut, deadline))
 

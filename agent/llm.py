@@ -128,7 +128,7 @@ class LocalChatModel(BaseChatModel):
         *,
         return_exceptions: bool = False,
         **kwargs: Any,
-    ) -> list[BaseMessage]:  # type: ignore[override]
+    ) -> list[AIMessage]:
         """All inputs in one padded ``generate`` call (callbacks in ``config`` are not run)."""
         conversations = [self._convert_input(i).to_messages() for i in inputs]
         try:
@@ -255,7 +255,7 @@ def _load_folder(folder: Path | str, device: str, *, local_only: bool = True) ->
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=local_only)
     dtype = torch.float32 if device == "cpu" else torch.bfloat16
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=local_only)
-    model.to(device).eval()
+    model.to(device).eval()  # type: ignore[arg-type]  # transformers' @wraps(Module.to) stub drops self
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

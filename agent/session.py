@@ -15,6 +15,8 @@ from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step
 
 if TYPE_CHECKING:
     from agent.app import RecommenderAgent
+    from agent.group.recommend import GroupResult
+    from agent.pipeline import PipelineResult
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +152,15 @@ class Session:
             self.state.strategy = name
         return f"Group picks now use {name.replace('_', ' ')}."
 
-    def _movie_ids(self, refs: Sequence[int | str]) -> tuple[list[int], list[str]]:
-        found, unknown = [], []
+    def _movie_ids(self, refs: Sequence[int | str]) -> tuple[list[int], list[int | str]]:
+        found: list[int] = []
+        unknown: list[int | str] = []  # unknown ids stay ints, unresolved titles strings
         for ref in refs:
             if isinstance(ref, int):
-                (found if ref in self.app.catalogue else unknown).append(ref)  # type: ignore[arg-type]
+                if ref in self.app.catalogue:
+                    found.append(ref)
+                else:
+                    unknown.append(ref)
                 continue
             text = str(ref).strip()
             matches = self.app.resolver.resolve(text, limit=1) if text else []
@@ -206,7 +212,8 @@ class Session:
         notices += self.app.mention_notices(understanding)
         steps.append(Step("understand", self.app.describe_query(self.state), _ms(t0)))
 
-        group_result = None
+        group_result: GroupResult | None = None
+        result: PipelineResult | GroupResult
         self.app.refresh_model()
         if self.state.members:
             from agent.group.recommend import GroupRecommender

@@ -73,9 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         for f, pool, targets in rows:
             scored = sorted(
                 pool,
-                key=lambda p: -(
-                    p[1] + wp * math.log1p(prior[f].get(p[0], 0))
-                    + wy * ypr[f].get(years.get(p[0], 0) // 5, floor)
+                key=lambda p: (
+                    -(
+                        p[1]
+                        + wp * math.log1p(prior[f].get(p[0], 0))
+                        + wy * ypr[f].get(years.get(p[0], 0) // 5, floor)
+                    )
                 ),
             )
             top = [m for m, _ in scored]

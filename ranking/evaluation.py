@@ -38,7 +38,11 @@ class Tasks:
 
 
 def make_tasks(
-    inter: Interactions, users: Sequence[int], reveal_sizes: Sequence[int], min_positives: int, seed: int
+    inter: Interactions,
+    users: Sequence[int] | np.ndarray,
+    reveal_sizes: Sequence[int],
+    min_positives: int,
+    seed: int,
 ) -> dict[int, Tasks]:
     """Nested reveal sets per user (one permutation per user and seed); targets = other positives."""
     eligible = [int(u) for u in sorted(users) if len(inter.positives[int(u)]) >= min_positives]

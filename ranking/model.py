@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -29,6 +30,8 @@ class SetModel(nn.Module):
     input and output tables; the output side has a bias initialised to log-popularity.
     """
 
+    content: torch.Tensor  # registered buffer
+
     def __init__(self, content: torch.Tensor, log_pop: torch.Tensor, hidden: int = 256) -> None:
         super().__init__()
         n, d = content.shape
@@ -39,8 +42,9 @@ class SetModel(nn.Module):
         self.bias = nn.Parameter(log_pop.float().clone())
         self.mlp = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, hidden), nn.GELU(), nn.Linear(hidden, d))
         self.dislike = nn.Linear(d, d, bias=False)
-        nn.init.zeros_(self.mlp[-1].weight)
-        nn.init.zeros_(self.mlp[-1].bias)
+        out_proj = cast(nn.Linear, self.mlp[-1])
+        nn.init.zeros_(out_proj.weight)
+        nn.init.zeros_(out_proj.bias)
         nn.init.zeros_(self.dislike.weight)
 
     @property

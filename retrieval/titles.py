@@ -544,7 +544,7 @@ class _Scan:
             stop = self._window_end(i, 6, caps_only=True)
         else:
             return None
-        best: tuple[float, int, list[TitleMatch]] | None = None
+        best: tuple[float, int, tuple[TitleMatch, ...]] | None = None
         for j in range(stop, i, -1):
             words = self.norm[i:j]
             if words[-1] in _STOPWORDS or all(w in _COMMON for w in words) or len(" ".join(words)) < 5:
@@ -598,7 +598,7 @@ class _Scan:
         j = max(j, i + 1)
         self.fuzzy_calls += 1
         year, end = self._year_after(j)
-        matches = self.r._match(self.norm[i:j], year)
+        matches: Sequence[TitleMatch] = self.r._match(self.norm[i:j], year)
         if matches and matches[0].score < _MENTION_FUZZY_MIN:
             matches = []
         return TitleSpan(

@@ -24,7 +24,7 @@ class Movie:
 
     @property
     def label(self) -> str:
-        """"The Matrix (1999)"."""
+        """ "The Matrix (1999)"."""
         return f"{self.title} ({self.year})" if self.year else self.title
 
 

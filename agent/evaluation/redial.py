@@ -76,7 +76,8 @@ def half_of(dialog_id: str) -> Half:
 
 def split_turns(turns: Iterable[RedialTurn]) -> tuple[list[RedialTurn], list[RedialTurn]]:
     """(tune, report) halves; every turn of a dialogue lands in the same half."""
-    tune, report = [], []
+    tune: list[RedialTurn] = []
+    report: list[RedialTurn] = []
     for t in turns:
         (report if t.half == "report" else tune).append(t)
     return tune, report

@@ -197,7 +197,7 @@ def make_user(
 
 
 def sample_users(
-    ratings: pd.DataFrame, catalogue: Catalogue, users: Sequence[int], n: int, seed: int = 0
+    ratings: pd.DataFrame, catalogue: Catalogue, users: Sequence[int] | np.ndarray, n: int, seed: int = 0
 ) -> list[SimUser]:
     """``n`` simulated users drawn deterministically (by ``seed``) from ``users``."""
     pos = ratings[ratings["rating"] >= 4.0].sort_values(["userId", "timestamp", "movieId"], kind="stable")
@@ -281,7 +281,7 @@ def simulate(
     return out
 
 
-def holdout_app(app: Any, held_users: Sequence[int], progress: bool = True) -> Any:
+def holdout_app(app: Any, held_users: Sequence[int] | np.ndarray, progress: bool = True) -> Any:
     """A copy of the agent whose reranker is trained without ``held_users`` (cached beside the real one)."""
     res = copy.copy(app.resources)
     ratings = res.ratings

@@ -51,7 +51,11 @@ def _positives(ratings: pd.DataFrame, catalogue: Catalogue) -> dict[int, list[in
 
 
 def make_groups(
-    ratings: pd.DataFrame, catalogue: Catalogue, users: Sequence[int], n_per_kind: int, seed: int = 0
+    ratings: pd.DataFrame,
+    catalogue: Catalogue,
+    users: Sequence[int] | np.ndarray,
+    n_per_kind: int,
+    seed: int = 0,
 ) -> list[SynthGroup]:
     """``n_per_kind`` random and ``n_per_kind`` similar-taste groups of 2–4 of ``users`` (deterministic)."""
     by_user = _positives(ratings, catalogue)
@@ -68,10 +72,11 @@ def make_groups(
                 members = [eligible[i] for i in rng.choice(len(eligible), size=size, replace=False)]
             else:
                 first = eligible[int(rng.integers(len(eligible)))]
-                sim = sorted(
-                    (u for u in eligible if u != first),
-                    key=lambda u, f=first: (-len(sets[u] & sets[f]) / len(sets[u] | sets[f]), u),
-                )
+
+                def by_overlap(u: int, f: int = first) -> tuple[float, int]:
+                    return (-len(sets[u] & sets[f]) / len(sets[u] | sets[f]), u)
+
+                sim = sorted((u for u in eligible if u != first), key=by_overlap)
                 members = [first, *sim[: size - 1]]
             out.append(_reveal(kind, members, by_user, catalogue, rng))
     return out

@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text
+from sqlalchemy import Engine, Row, create_engine, delete, event, func, insert, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
@@ -131,15 +131,17 @@ def _insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> None
     """INSERT that silently keeps an existing row with the same primary key."""
     name = conn.dialect.name
     if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
     elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
     else:
         key = next(iter(table.primary_key.columns))
         if conn.execute(select(key).where(key == values[key.name])).first() is None:
             conn.execute(insert(table).values(**values))
-        return
-    conn.execute(dialect_insert(table).values(**values).on_conflict_do_nothing())
 
 
 class FeedbackStore:
@@ -227,7 +229,8 @@ class FeedbackStore:
             if conn.execute(select(sessions.c.id).where(sessions.c.id == session_id)).first() is None:
                 return None
             row = {"session_id": session_id, "role": role, "content": content, "created_at": utcnow()}
-            return int(conn.execute(insert(messages).values(**row)).inserted_primary_key[0])
+            pk = conn.execute(insert(messages).values(**row)).inserted_primary_key
+            return int(cast("Row[Any]", pk)[0])  # never None for a single-row INSERT
 
     def add_feedback(
         self, user_id: str | None, session_id: str | None, movie_id: int, signal: str, source: str = "button"
@@ -253,7 +256,8 @@ class FeedbackStore:
                 "source": source,
                 "created_at": now,
             }
-            return int(conn.execute(insert(feedback).values(**row)).inserted_primary_key[0])
+            pk = conn.execute(insert(feedback).values(**row)).inserted_primary_key
+            return int(cast("Row[Any]", pk)[0])  # never None for a single-row INSERT
 
     def forget_user(self, user_id: str) -> bool:
         """Delete the user and all their sessions, messages and feedback; True if the user existed."""
