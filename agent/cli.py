@@ -20,14 +20,9 @@ log = logging.getLogger("reelchat")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from agent.settings import Settings
+    from agent.settings import settings_from_args
 
-    overrides: dict[str, Any] = {}
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = Path(args.data_dir)
-    if getattr(args, "cache_dir", None):
-        overrides["cache_dir"] = Path(args.cache_dir)
-    return Settings(**overrides)
+    return settings_from_args(args)
 
 
 def cmd_data(args: argparse.Namespace) -> int:

@@ -187,20 +187,11 @@ def cmd_list(args: argparse.Namespace, settings: Settings, *, resources: Any | N
     return 0
 
 
-def _settings_from_args(args: argparse.Namespace) -> Settings:
-    from agent.settings import Settings
-
-    overrides: dict[str, Any] = {}
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = Path(args.data_dir)
-    if getattr(args, "cache_dir", None):
-        overrides["cache_dir"] = Path(args.cache_dir)
-    return Settings(**overrides)
-
-
 def run_handler(args: argparse.Namespace) -> int:
     """Default ``func``: build Settings from ``--data-dir`` / ``--cache-dir`` and call ``args.handler``."""
-    return int(args.handler(args, _settings_from_args(args)))
+    from agent.settings import settings_from_args
+
+    return int(args.handler(args, settings_from_args(args)))
 
 
 def add_model_parsers(subparsers: Any, func: Callable[[argparse.Namespace], int] | None = None) -> None:

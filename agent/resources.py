@@ -303,24 +303,12 @@ class FallbackRanker:
 
     def _finish(self, rows: np.ndarray, scores: np.ndarray, k: int | None) -> ScoredList:
         from ranking.protocol import ScoredList
+        from ranking.reranker import mmr_order
 
         order = np.lexsort((self._ids[rows], -scores))
         rows, scores = rows[order], scores[order]
-        head, lam = min(self.config.mmr_top, len(rows)), self.config.mmr_lambda
-        if lam < 1.0 and head >= 3:  # greedy maximal marginal relevance over the head
-            emb = self._content.item_emb[rows[:head]]
-            sim, rel = emb @ emb.T, scores[:head]
-            span = rel.max() - rel.min()
-            rel = (rel - rel.min()) / span if span > 0 else np.zeros_like(rel)
-            chosen, left, best = [0], np.ones(head, dtype=bool), sim[0].copy()
-            left[0] = False
-            while left.any():
-                j = int(np.argmax(np.where(left, lam * rel - (1.0 - lam) * best, -np.inf)))
-                chosen.append(j)
-                left[j] = False
-                best = np.maximum(best, sim[j])
-            perm = np.concatenate([np.array(chosen, dtype=np.int64), np.arange(head, len(rows))])
-            rows, scores = rows[perm], scores[perm]
+        perm = mmr_order(self._content.item_emb[rows], scores, self.config.mmr_lambda, self.config.mmr_top)
+        rows, scores = rows[perm], scores[perm]
         if k is not None:
             rows, scores = rows[:k], scores[:k]
         return ScoredList(tuple(int(i) for i in self._ids[rows]), tuple(float(s) for s in scores))

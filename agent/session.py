@@ -87,6 +87,18 @@ class Session:
         verb = {"liked": "you liked", "disliked": "it's not for you", "seen": "you've seen"}[signal]
         return f"Noted: {verb} {movie.label}." + (f" {problem}" if problem else "")
 
+    def _record_stated(self, before: tuple[list[int], list[int], list[int]]) -> list[str]:
+        """Store what this message newly said about movies (liked/disliked/seen), as chat feedback."""
+        problems: list[str] = []
+        now = (self.state.liked, self.state.disliked, self.state.seen)
+        for signal, old, new in zip(("liked", "disliked", "seen"), before, now, strict=True):
+            for mid in new:
+                if mid not in old:
+                    problem = self.app.record_feedback(self, Feedback(mid, signal, "chat"))  # type: ignore[arg-type]
+                    if problem and problem not in problems:
+                        problems.append(problem)
+        return problems
+
     def remove_constraint(self, kind: str, value: str | int | None = None) -> None:
         """Drop one understood constraint (the UI's removable chips)."""
         with self._lock:
@@ -205,7 +217,9 @@ class Session:
         group = self._understand_group(text)
         if group is None:
             understanding = self.app.understand(text)
+            before = (list(self.state.liked), list(self.state.disliked), list(self.state.seen))
             notices += apply_understanding(self.state, understanding, self.app.catalogue)
+            notices += self._record_stated(before)
         else:
             understanding, group_notices = group
             notices += group_notices

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,3 +49,13 @@ class Settings(BaseSettings):
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def settings_from_args(args: Any) -> Settings:
+    """Settings from the environment, with the CLI's ``--data-dir`` / ``--cache-dir`` taking precedence."""
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "cache_dir", None):
+        overrides["cache_dir"] = Path(args.cache_dir)
+    return Settings(**overrides)

@@ -15,7 +15,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from ui.cards import card_html, chat_text, note_html, reply_details, status_html, turn_marker
+from ui.cards import card_html, chat_text, esc, note_html, reply_details, status_html, turn_marker
+from ui.identity import (
+    PANEL_HINT,
+    STORAGE_KEY,
+    STORAGE_SECRET,
+    forget_identity,
+    remembered,
+    remembered_user,
+    use_identity,
+)
 from ui.members import add_viewer, members_html, remove_viewer, session_members
 from ui.panels import Chip, chip_classes, chips_from_query, understood_html
 from ui.sessions import AgentFactory, AgentLoader, ApiSessions, TabState, api_payload, one_line
@@ -180,10 +189,41 @@ def build_app(agent_factory: AgentFactory, *, title: str = "ReelChat") -> gr.Blo
 
     def new_conversation(tab: TabState | None) -> list[Any]:
         t = tab_of(tab)
-        if t.session is not None:
+        if t.user_id:  # a named user starts again from their saved likes
+            t.session = None
+        elif t.session is not None:
             t.session.reset()
         t.clear()
+        agent = loader.agent
+        if t.user_id and agent is not None:
+            t.ensure_session(agent)
+            refresh_chips(t, agent)
         return [t, *v.values(t)]
+
+    def after_identity(t: TabState, note: str) -> list[Any]:
+        agent = loader.agent
+        if agent is not None:
+            v.label_of = _label_of(agent)
+            refresh_chips(t, agent)
+        t.note = note
+        return [t, t.user_id or "", *v.values(t)]
+
+    def remember_me(name: str, tab: TabState | None) -> list[Any]:
+        t = tab_of(tab)
+        note = use_identity(t, loader.agent, name)
+        return [*after_identity(t, note), remembered(t.user_id)]
+
+    def restore_remembered(stored: object, tab: TabState | None) -> list[Any]:
+        t = tab_of(tab)
+        user_id = remembered_user(stored)
+        if not user_id or t.user_id:
+            return [t, t.user_id or "", *v.values(t)]
+        return after_identity(t, use_identity(t, loader.agent, user_id))
+
+    def forget_me(tab: TabState | None) -> list[Any]:
+        t = tab_of(tab)
+        note = forget_identity(t, loader.agent)
+        return [*after_identity(t, note), remembered(t.user_id)]
 
     def feedback_handler(slot: int, signal: str) -> Callable[[TabState | None], list[Any]]:
         def handle(tab: TabState | None) -> list[Any]:
@@ -303,6 +343,22 @@ def build_app(agent_factory: AgentFactory, *, title: str = "ReelChat") -> gr.Blo
                         for _ in range(MAX_CHIPS)
                     ]
                 v.note = gr.HTML("", elem_id="rc-note")
+                with gr.Accordion(
+                    "Your name (optional): keep your likes", open=False, elem_id="rc-user-panel"
+                ):
+                    gr.HTML(f'<div class="rc-muted">{esc(PANEL_HINT)}</div>')
+                    user_name = gr.Textbox(
+                        label="Your name (optional)",
+                        placeholder="e.g. sam",
+                        max_lines=1,
+                        elem_id="rc-user-name",
+                    )
+                    with gr.Row():
+                        remember_btn = gr.Button("Remember me", size="sm", elem_id="rc-remember")
+                        forget_btn = gr.Button("Forget me", size="sm", variant="stop", elem_id="rc-forget")
+                browser_user = gr.BrowserState(
+                    remembered(None), storage_key=STORAGE_KEY, secret=STORAGE_SECRET
+                )
                 with gr.Accordion("Watching together? Add viewers", open=False, elem_id="rc-members-panel"):
                     v.members = gr.HTML(members_html((), v.label_of), elem_id="rc-members")
                     viewer_name = gr.Textbox(label="Viewer", placeholder="e.g. Sam", max_lines=1)
@@ -350,6 +406,11 @@ def build_app(agent_factory: AgentFactory, *, title: str = "ReelChat") -> gr.Blo
         viewer_inputs = [viewer_name, viewer_likes, viewer_dislikes, tab]
         add_viewer_btn.click(viewer_handler(False), viewer_inputs, [tab, *v.outputs], **private)
         remove_viewer_btn.click(viewer_handler(True), viewer_inputs, [tab, *v.outputs], **private)
+        identity_outputs = [tab, user_name, *v.outputs]
+        remember_btn.click(remember_me, [user_name, tab], [*identity_outputs, browser_user], **private)
+        user_name.submit(remember_me, [user_name, tab], [*identity_outputs, browser_user], **private)
+        forget_btn.click(forget_me, [tab], [*identity_outputs, browser_user], **private)
+        demo.load(restore_remembered, [browser_user, tab], identity_outputs, **private)
         status_outputs = [status, msg, send, timer]
         timer.tick(poll, None, status_outputs, show_progress="hidden", concurrency_limit=None, **private)
         demo.load(poll, None, status_outputs, show_progress="hidden", concurrency_limit=None, **private)

@@ -102,11 +102,14 @@ class TabState:
     note: str = ""
     turns: int = 0  # completed turns, for the page's turn marker
     busy: bool = False
+    user_id: str | None = None  # a named user's likes are stored and restored; None is anonymous
 
     def ensure_session(self, agent: RecommenderAgent) -> Session:
-        """The tab's session, created on first use."""
+        """The tab's session, created on first use (restoring a named user's likes)."""
         if self.session is None:
-            self.session = agent.start_session()
+            self.session = (
+                agent.start_session(user_id=self.user_id) if self.user_id else agent.start_session()
+            )
         return self.session
 
     def clear(self) -> None:

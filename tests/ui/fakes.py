@@ -129,8 +129,12 @@ class FakeSession:
                 if movie_id in lst:
                     lst.remove(movie_id)
             target = {"liked": self.state.liked, "disliked": self.state.disliked, "seen": self.state.seen}
-            target[signal].append(movie_id)
-            self.feedback_log.append(Feedback(movie_id, signal, "button"))  # type: ignore[arg-type]
+            if movie_id not in target[signal]:
+                target[signal].append(movie_id)
+            event = Feedback(movie_id, signal, "button")  # type: ignore[arg-type]
+            self.feedback_log.append(event)
+            if self.user_id:  # like the real agent: only named users are stored
+                self.app.saved.setdefault(self.user_id, []).append(event)
         return f"Noted: {signal} {movie.label}."
 
     def remove_constraint(self, kind: str, value: str | int | None = None) -> None:
@@ -159,13 +163,33 @@ class FakeSession:
 
 
 class FakeAgent:
-    """Stands in for :class:`agent.app.RecommenderAgent` (``catalogue`` and ``start_session``)."""
+    """Stands in for :class:`agent.app.RecommenderAgent` (``catalogue``, ``start_session``, ``forget_user``).
+
+    ``saved`` is its in-memory feedback store: the events of named users, replayed by ``start_session``.
+    Set ``store_error`` to make ``forget_user`` fail like an unreachable store.
+    """
 
     def __init__(self) -> None:
         self.catalogue = Catalogue(MOVIES)
         self.sessions: list[FakeSession] = []
+        self.saved: dict[str, list[Feedback]] = {}
+        self.store_error: Exception | None = None
 
     def start_session(self, user_id: str | None = None) -> FakeSession:
         sess = FakeSession(self, uuid.uuid4().hex, user_id)
+        st = sess.state
+        for event in self.saved.get(user_id or "", []):  # the latest like/dislike wins; seen stays
+            for lst in (st.liked, st.disliked) if event.signal != "seen" else ():
+                if event.movie_id in lst:
+                    lst.remove(event.movie_id)
+            target = {"liked": st.liked, "disliked": st.disliked, "seen": st.seen}[event.signal]
+            if event.movie_id not in target:
+                target.append(event.movie_id)
         self.sessions.append(sess)
         return sess
+
+    def forget_user(self, user_id: str) -> bool:
+        """Delete everything stored about ``user_id``; True if there was anything."""
+        if self.store_error is not None:
+            raise self.store_error
+        return self.saved.pop(user_id, None) is not None
