@@ -42,7 +42,11 @@ def agent_on(real_agent: RecommenderAgent, data_dir: Path) -> SharedAgent:
             _dataset=shared._dataset, encoder=shared.encoder, item_embeddings=shared.item_embeddings
         )
         if reuse_reranker:
+            from ranking.registry import ModelRegistry
+
             res._reranker = shared.reranker()
+            # the injected model counts as current: no reload (or training) on the first turn
+            res._reranker_stamp = ModelRegistry(res.checkpoint_dir).stamp()
         res.prepare()
         return RecommenderAgent(res)
 
