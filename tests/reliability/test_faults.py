@@ -26,6 +26,7 @@ from agent.resources import FallbackRanker, GuardedRetriever, Resources
 from agent.session import Session
 from agent.settings import Settings
 from agent.store import FeedbackStore, StoreError
+from ranking.registry import ModelRegistry
 from retrieval.errors import IndexCorruptError
 from retrieval.index import IndexConfig
 from tests.reliability.conftest import SharedAgent, copy_cache, shared_cache_dir
@@ -186,7 +187,8 @@ def test_corrupt_checkpoint_serves_with_fallback_ranker(
     cache = copy_cache(tmp_path / "cache")
     dst = cache / "models" / "reranker"
     dst.mkdir(parents=True)
-    original = shared_cache_dir() / "models" / "reranker"
+    original = ModelRegistry(shared_cache_dir() / "models" / "reranker").current()
+    assert original is not None
     for name in ("config.json", "tuned.json"):
         shutil.copy(original / name, dst / name)
     with open(original / "weights.safetensors", "rb") as f:
