@@ -302,16 +302,9 @@ class FallbackRanker:
         return s - self.config.popularity_balance * self._pop_z
 
     def _finish(self, rows: np.ndarray, scores: np.ndarray, k: int | None) -> ScoredList:
-        from ranking.protocol import ScoredList
-        from ranking.reranker import mmr_order
+        from ranking.reranker import finish_ranking
 
-        order = np.lexsort((self._ids[rows], -scores))
-        rows, scores = rows[order], scores[order]
-        perm = mmr_order(self._content.item_emb[rows], scores, self.config.mmr_lambda, self.config.mmr_top)
-        rows, scores = rows[perm], scores[perm]
-        if k is not None:
-            rows, scores = rows[:k], scores[:k]
-        return ScoredList(tuple(int(i) for i in self._ids[rows]), tuple(float(s) for s in scores))
+        return finish_ranking(self._ids, self._content.item_emb, rows, scores, self.config, k)
 
     def score(
         self,

@@ -43,6 +43,24 @@ def mmr_order(emb: np.ndarray, rel: np.ndarray, lam: float, top: int = 50) -> np
     return np.concatenate([np.array(chosen, dtype=np.int64), np.arange(head, len(rel))])
 
 
+def finish_ranking(
+    ids: np.ndarray,
+    item_emb: np.ndarray,
+    rows: np.ndarray,
+    scores: np.ndarray,
+    config: RankerConfig,
+    k: int | None,
+) -> ScoredList:
+    """Sort by score (ties by movie id: stable under permutation), apply MMR, cut at ``k``."""
+    order = np.lexsort((ids[rows], -scores))
+    rows, scores = rows[order], scores[order]
+    perm = mmr_order(item_emb[rows], scores, config.mmr_lambda, config.mmr_top)
+    rows, scores = rows[perm], scores[perm]
+    if k is not None:
+        rows, scores = rows[:k], scores[:k]
+    return ScoredList(tuple(int(i) for i in ids[rows]), tuple(float(s) for s in scores))
+
+
 class Reranker:
     """Scores movie ids for a chat user described by liked / disliked movie ids (implements ``Ranker``)."""
 
@@ -70,13 +88,7 @@ class Reranker:
         return mmr_order(self.model.item_emb[rows], rel, self.config.mmr_lambda, self.config.mmr_top)
 
     def _finish(self, rows: np.ndarray, scores: np.ndarray, k: int | None) -> ScoredList:
-        order = np.lexsort((self._ids[rows], -scores))  # ties broken by movie id: permutation-stable
-        rows, scores = rows[order], scores[order]
-        mmr = self._mmr(rows, scores)
-        rows, scores = rows[mmr], scores[mmr]
-        if k is not None:
-            rows, scores = rows[:k], scores[:k]
-        return ScoredList(tuple(int(i) for i in self._ids[rows]), tuple(float(s) for s in scores))
+        return finish_ranking(self._ids, self.model.item_emb, rows, scores, self.config, k)
 
     def score(
         self,

@@ -17,20 +17,12 @@ import pytest
 from retrieval.catalogue import Catalogue
 from retrieval.embeddings import Encoder
 from retrieval.index import IndexConfig, MovieIndex
-from retrieval.types import Filters, Movie
+from retrieval.types import Filters
+from tests.retrieval.test_index import MOVIES as INDEX_TEST_MOVIES
 
 CHROMA = Path(sys.executable).with_name("chroma")
 
-MOVIES = [
-    Movie(1, "Alien", 1979, ("Horror", "Sci-Fi"), plot="A space freighter crew is stalked by an alien."),
-    Movie(2, "Toy Story", 1995, ("Animation", "Children", "Comedy"), plot="Toys come alive."),
-    Movie(3, "Heat", 1995, ("Action", "Crime", "Thriller"), plot="A detective hunts a crew of thieves."),
-    Movie(4, "The Shining", 1980, ("Horror",), plot="A writer goes mad in a snowbound haunted hotel."),
-    Movie(5, "Up", 2009, ("Adventure", "Animation", "Children"), plot="An old man flies his house away."),
-    Movie(6, "Gravity", 2013, ("Drama", "Sci-Fi"), plot="Astronauts are stranded after debris hits."),
-    Movie(7, "Nosferatu", 1922, ("Horror",), plot="A vampire count travels to a German town."),
-    Movie(8, "Amélie", 2001, ("Comedy", "Romance"), plot="A shy waitress in Paris secretly helps others."),
-]
+MOVIES = INDEX_TEST_MOVIES[:8]  # the index tests' synthetic catalogue, without the undated movie
 
 
 def _free_port() -> int:
