@@ -199,11 +199,14 @@ def test_browser_remembers_the_name_until_forget_me(browser: Any) -> None:  # no
     demo.reelchat_loader.wait(30)
     try:
         page = open_tab(browser, url)
+        page.wait_for_selector("#rc-input textarea:not([disabled])")  # the page has finished preparing
         panel = page.locator("#rc-user-panel").get_by_text("Your name (optional): keep your likes")
         panel.click()
-        page.locator("#rc-user-name input, #rc-user-name textarea").fill("Sam")
+        name_box = page.locator("#rc-user-name input, #rc-user-name textarea")
+        name_box.wait_for(state="visible")
+        name_box.fill("Sam")
         page.locator("#rc-remember").click()
-        page.wait_for_selector("#rc-note .rc-note:has-text('Hi, sam.')")
+        page.wait_for_selector("#rc-note .rc-note:has-text('Hi, sam.')", timeout=30_000)
         send(page, "Something good")
         liked, disliked = (agent.catalogue.get(agent.sessions[-1].state.shown[i]).label for i in (1, 0))
         page.locator("#rc-card-1 .rc-fb-liked").click()
