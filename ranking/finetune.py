@@ -29,8 +29,8 @@ from ranking.baselines import fit_ease
 from ranking.config import TrainConfig
 from ranking.evaluation import Tasks, evaluate, make_tasks, metrics_from_scores
 from ranking.interactions import Interactions, build_interactions, split_users
-from ranking.model import SetModel, pad_sets
-from ranking.train import TrainedModel, _epoch_samples, default_device
+from ranking.model import SetModel
+from ranking.train import TrainedModel, _epoch_samples, batch_loss, default_device
 
 FEEDBACK_COLUMNS = ("user_key", "movie_id", "signal")
 MIN_RATIO = 0.98  # refuse a model whose validation NDCG@10 drops by more than 2 %
@@ -142,17 +142,7 @@ def _continue_set_model(
         samples = _epoch_samples(inter, config, np.random.default_rng([seed, epoch, 1]))
         for i in range(0, len(samples), config.batch_size):
             chunk = samples[i : i + config.batch_size]
-            lr_, lm = pad_sets([c[0] for c in chunk], device)
-            dr, dm = pad_sets([c[1] for c in chunk], device)
-            tgt = torch.zeros(len(chunk), net.n_items, device=device)
-            for j, c in enumerate(chunk):
-                tgt[j, torch.from_numpy(c[2]).to(device)] = 1.0
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
-                logits = net(lr_, lm, dr, dm).float()
-            shown = torch.zeros_like(logits).scatter_add_(1, lr_, lm) > 0
-            logp = torch.log_softmax(logits.masked_fill(shown, -1e9), dim=-1)
-            loss = -((logp * tgt).sum(1) / tgt.sum(1)).mean()
-            loss = loss + config.factor_l2 * (net.in_delta.pow(2).sum() + net.out_delta.pow(2).sum())
+            loss = batch_loss(net, chunk, config, device, amp)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

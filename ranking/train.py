@@ -112,6 +112,27 @@ def _set_objective(model: SetModel, tasks: dict[int, Tasks], device: torch.devic
     return float(np.mean(vals))
 
 
+def batch_loss(
+    model: SetModel,
+    chunk: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    config: TrainConfig,
+    device: torch.device,
+    amp: bool,
+) -> torch.Tensor:
+    """Softmax loss of predicting each sample's held-out positives from its liked/disliked sets."""
+    lr_, lm = pad_sets([c[0] for c in chunk], device)
+    dr, dm = pad_sets([c[1] for c in chunk], device)
+    tgt = torch.zeros(len(chunk), model.n_items, device=device)
+    for j, c in enumerate(chunk):
+        tgt[j, torch.from_numpy(c[2]).to(device)] = 1.0
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+        logits = model(lr_, lm, dr, dm).float()
+    shown = torch.zeros_like(logits).scatter_add_(1, lr_, lm) > 0  # inputs are never targets
+    logp = torch.log_softmax(logits.masked_fill(shown, -1e9), dim=-1)
+    loss = -((logp * tgt).sum(1) / tgt.sum(1)).mean()
+    return loss + config.factor_l2 * (model.in_delta.pow(2).sum() + model.out_delta.pow(2).sum())
+
+
 def fit_set_model(
     inter: Interactions,
     content: np.ndarray,
@@ -150,18 +171,7 @@ def fit_set_model(
         total = 0.0
         for i in range(0, len(samples), config.batch_size):
             chunk = samples[i : i + config.batch_size]
-            lr_, lm = pad_sets([c[0] for c in chunk], device)
-            dr, dm = pad_sets([c[1] for c in chunk], device)
-            tgt = torch.zeros(len(chunk), model.n_items, device=device)
-            for j, c in enumerate(chunk):
-                tgt[j, torch.from_numpy(c[2]).to(device)] = 1.0
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
-                logits = model(lr_, lm, dr, dm).float()
-            shown = torch.zeros_like(logits).scatter_add_(1, lr_, lm) > 0
-            logits = logits.masked_fill(shown, -1e9)
-            logp = torch.log_softmax(logits, dim=-1)
-            loss = -((logp * tgt).sum(1) / tgt.sum(1)).mean()
-            loss = loss + config.factor_l2 * (model.in_delta.pow(2).sum() + model.out_delta.pow(2).sum())
+            loss = batch_loss(model, chunk, config, device, amp)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
