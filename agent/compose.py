@@ -17,6 +17,8 @@ def describe_constraints(catalogue: Catalogue, q: Query) -> list[str]:
         parts.append(" and ".join(q.genres_required))
     if q.genres_excluded:
         parts.append("no " + ", no ".join(q.genres_excluded))
+    if q.genres_liked:
+        parts.append("leaning to " + " or ".join(q.genres_liked))
     if q.year_min is not None and q.year_max is not None:
         parts.append(f"from {q.year_min} to {q.year_max}")
     elif q.year_min is not None:

@@ -25,6 +25,7 @@ class SessionState:
     seen: list[int] = field(default_factory=list)
     genres_required: list[str] = field(default_factory=list)
     genres_excluded: list[str] = field(default_factory=list)
+    genres_liked: list[str] = field(default_factory=list)
     year_min: int | None = None
     year_max: int | None = None
     mood: list[str] = field(default_factory=list)
@@ -47,6 +48,7 @@ class SessionState:
             seen=tuple(self.seen),
             genres_required=tuple(self.genres_required),
             genres_excluded=tuple(self.genres_excluded),
+            genres_liked=tuple(self.genres_liked),
             year_min=self.year_min,
             year_max=self.year_max,
             text=self.text,
@@ -69,6 +71,7 @@ class SessionState:
             seen=tuple(self.seen),
             genres_required=_union(m.genres_required for m in members),
             genres_excluded=_union(m.genres_excluded for m in members),
+            genres_liked=_union([self.genres_liked, *(st.genres_liked for st in self.members.values())]),
             year_min=max(mins) if mins else None,
             year_max=min(maxs) if maxs else None,
             text=self.text,
@@ -154,11 +157,18 @@ def apply_understanding(state: SessionState, u: Understanding, catalogue: Catalo
     for mid in seen:
         _add(state.seen, mid)
 
+    for g in u.genres_liked:
+        if _discard(state.genres_excluded, g):
+            notices.append(f"Earlier you ruled out {g}; going with your latest message and allowing it.")
+        if g not in state.genres_required:
+            _add(state.genres_liked, g)
     for g in u.genres_required:
+        _discard(state.genres_liked, g)
         if _discard(state.genres_excluded, g):
             notices.append(f"Earlier you ruled out {g}; going with your latest request and including it.")
         _add(state.genres_required, g)
     for g in u.genres_excluded:
+        _discard(state.genres_liked, g)
         if _discard(state.genres_required, g):
             notices.append(f"Earlier you asked for {g}; going with your latest request and excluding it.")
         _add(state.genres_excluded, g)

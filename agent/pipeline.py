@@ -9,12 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from agent.blend import BlendWeights, PriorBlend
+from agent.blend import BlendWeights, PriorBlend, TurnContext, genre_share
 from agent.memory import SessionState
 from agent.priors import ConversationPrior
 from agent.records import Step
+from ranking.protocol import ScoredList
+from ranking.reranker import mmr_order
 from retrieval.catalogue import Catalogue
 from retrieval.embeddings import Encoder
 from retrieval.errors import ReelChatError
@@ -26,10 +28,14 @@ log = logging.getLogger(__name__)
 
 class PipelineConfig(BaseModel):
     n_retrieve: int = 200  # candidates from the vector store
-    n_cf: int = 200  # extra candidates from the CF model over the whole catalogue (when movies are liked)
+    n_cf: int = 1000  # extra candidates from the CF model over the whole catalogue (when movies are liked)
+    n_prior: int = 1000  # with a conversational prior: its most recommended movies join the candidates
+    n_related: int = 300  # ... and the movies most often named together with this conversation's
     text_weight: float = 1.0  # weight of the mood text against the liked-movies centroid in the query vector
     diversity: float = 0.1  # base MMR trade-off; "something else" raises it per session
-    blend: BlendWeights = BlendWeights()  # used when a conversational prior is available
+    genre_boost: float = 0.5  # without a prior: score bonus for having the genres the user likes (z units)
+    # used when a conversational prior is available
+    blend: BlendWeights = Field(default_factory=BlendWeights.load)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,7 @@ class Pipeline:
         self.encoder = encoder
         self.config = config or PipelineConfig()
         self.notice: str | None = None
+        self._genres = [frozenset(m.genres) for m in catalogue]
         self.blend = PriorBlend(catalogue, item_emb, prior, self.config.blend) if prior is not None else None
 
     def query_vector(self, liked: Sequence[int], text: str) -> np.ndarray | None:
@@ -116,7 +123,7 @@ class Pipeline:
                     cand[mid] = float("nan")
         seeds = [*liked, *disliked, *state.seen, *state.shown]
         if self.blend is not None:
-            for mid in self.blend.extra_candidates(seeds):
+            for mid in self.blend.extra_candidates(seeds, self.config.n_prior, self.config.n_related):
                 movie = self.catalogue.find(mid)
                 if movie is not None and mid not in cand and mid not in exclude and filters.admits(movie):
                     cand[mid] = float("nan")
@@ -131,15 +138,29 @@ class Pipeline:
         else:
             sims = np.zeros(len(ids), dtype=np.float32)
         diversity = min(1.0, self.config.diversity + state.diversity)
-        if self.blend is None:
+        if self.blend is None and not state.genres_liked:
             reranker = self._with_knobs(diversity, state.popularity_bias)
             text_sim = sims.tolist() if vec is not None else None
             ranked = reranker.score(liked, disliked, ids, text_sim=text_sim, exclude=sorted(exclude))
+        elif self.blend is None:
+            reranker = self._with_knobs(0.0, state.popularity_bias)
+            text_sim = sims.tolist() if vec is not None else None
+            ranked = reranker.score(liked, disliked, ids, text_sim=text_sim, exclude=sorted(exclude))
+            ranked = self._prefer_genres(ranked, state.genres_liked, diversity)
         else:
             reranker = self._with_knobs(0.0, state.popularity_bias)
             cf = reranker.score(liked, disliked, ids, exclude=sorted(exclude))
             text_vec = self.encoder.encode([state.text])[0] if state.text.strip() else None
-            ranked = self.blend.rank(cf, text_vec, liked, seeds, diversity)
+            ctx = TurnContext(
+                text_vec,
+                tuple(liked),
+                tuple(seeds),
+                tuple(state.genres_liked),
+                filtered=bool(filters.genres_required)
+                or filters.year_min is not None
+                or filters.year_max is not None,
+            )
+            ranked = self.blend.rank(cf, ctx, diversity)
         steps.append(Step("rerank", f"reranked {len(ids)} candidates", _ms(t1)))
 
         picks: list[tuple[int, float]] = []
@@ -155,6 +176,19 @@ class Pipeline:
         if self.notice:
             shortfall = f"{self.notice} {shortfall or ''}".strip()
         return PipelineResult(tuple(picks), tuple(steps), shortfall)
+
+    def _prefer_genres(self, ranked: ScoredList, genres: Sequence[str], diversity: float) -> ScoredList:
+        """Lift movies of the genres the user likes, then diversify the head."""
+        if not ranked.ids:
+            return ranked
+        ids = np.array(ranked.ids, dtype=np.int64)
+        rows = self.catalogue.rows(ids)
+        share = genre_share(self._genres, rows, genres)
+        score = np.asarray(ranked.scores, dtype=np.float64) + self.config.genre_boost * share
+        order = np.lexsort((ids, -score))
+        ids, score = ids[order], score[order]
+        perm = mmr_order(self.item_emb[rows[order]], score, 1.0 - diversity)
+        return ScoredList(tuple(int(i) for i in ids[perm]), tuple(float(s) for s in score[perm]))
 
     def _with_knobs(self, diversity: float, popularity_bias: float):  # type: ignore[no-untyped-def]
         """The shared reranker with this session's diversity and popularity knobs (a cheap copy)."""

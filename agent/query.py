@@ -33,6 +33,7 @@ class Query:
     seen: tuple[int, ...] = ()
     genres_required: tuple[str, ...] = ()
     genres_excluded: tuple[str, ...] = ()
+    genres_liked: tuple[str, ...] = ()  # stated tastes ("I like comedies"): they rank, they do not filter
     year_min: int | None = None
     year_max: int | None = None
     text: str = ""

@@ -283,6 +283,8 @@ def _drop_constraint(st: SessionState, kind: str, value: str | int | None) -> No
         st.genres_required.remove(str(value))
     elif kind == "genre_excluded" and value in st.genres_excluded:
         st.genres_excluded.remove(str(value))
+    elif kind == "genre_liked" and value in st.genres_liked:
+        st.genres_liked.remove(str(value))
     elif kind == "year_min":
         st.year_min = None
     elif kind == "year_max":

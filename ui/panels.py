@@ -15,6 +15,7 @@ CHIP_KINDS: tuple[str, ...] = (
     "seen",
     "genre_required",
     "genre_excluded",
+    "genre_liked",
     "year_min",
     "year_max",
     "text",
@@ -42,6 +43,7 @@ def chips_from_query(query: Query, label_of: Callable[[int], str]) -> list[Chip]
     chips += [Chip("seen", mid, f"Seen: {label_of(mid)}") for mid in query.seen]
     chips += [Chip("genre_required", g, f"Only {g}") for g in query.genres_required]
     chips += [Chip("genre_excluded", g, f"No {g}") for g in query.genres_excluded]
+    chips += [Chip("genre_liked", g, f"Likes {g}") for g in query.genres_liked]
     if query.year_min is not None:
         chips.append(Chip("year_min", query.year_min, f"From {query.year_min}"))
     if query.year_max is not None:
@@ -71,5 +73,11 @@ def chip_classes(chip: Chip | None) -> list[str]:
     """CSS classes of a chip button, coloured by kind."""
     if chip is None:
         return ["rc-chip"]
-    tone = {"liked": "good", "genre_required": "good", "disliked": "bad", "genre_excluded": "bad"}
+    tone = {
+        "liked": "good",
+        "genre_required": "good",
+        "genre_liked": "good",
+        "disliked": "bad",
+        "genre_excluded": "bad",
+    }
     return ["rc-chip", f"rc-chip-{tone.get(chip.kind, 'neutral')}"]

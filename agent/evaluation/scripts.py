@@ -66,7 +66,18 @@ EXPECT_KEYS = frozenset(
 )
 MEMBER_FIELDS = frozenset(["liked", "disliked", "genres_required", "genres_excluded", "year_min", "year_max"])
 QUERY_FIELDS = frozenset(
-    ["liked", "disliked", "seen", "genres_required", "genres_excluded", "year_min", "year_max", "text", "k"]
+    [
+        "liked",
+        "disliked",
+        "seen",
+        "genres_required",
+        "genres_excluded",
+        "genres_liked",
+        "year_min",
+        "year_max",
+        "text",
+        "k",
+    ]
 )
 
 

@@ -141,8 +141,8 @@ def held_out_users(ratings: pd.DataFrame, catalogue: Catalogue, seed: int = 0) -
     note = f"Held-out users: the ranking benchmark's 20% test split (split_users, seed {seed}): {len(held)}."
     if TrainConfig().refit_full:
         note += (
-            " Caveat: the shipped reranker is refit on ALL users (TrainConfig.refit_full), so unless the run"
-            " used --holdout-model the model has seen these users' ratings."
+            " The shipped reranker is refit on ALL users (TrainConfig.refit_full), so by default the"
+            " evaluation trains one without these users (--no-holdout-model skips that and is optimistic)."
         )
     return held, note
 
@@ -281,12 +281,14 @@ def simulate(
     return out
 
 
-def holdout_app(app: Any, held_users: Sequence[int] | np.ndarray, progress: bool = True) -> Any:
-    """A copy of the agent whose reranker is trained without ``held_users`` (cached beside the real one)."""
+def holdout_app(
+    app: Any, held_users: Sequence[int] | np.ndarray, progress: bool = True, name: str = "eval-holdout"
+) -> Any:
+    """A copy of the agent whose reranker is trained without ``held_users`` (cached in ``cache_dir/name``)."""
     res = copy.copy(app.resources)
     ratings = res.ratings
     res.__dict__["_dataset"] = (res.catalogue, ratings[~ratings["userId"].isin(list(held_users))])
-    res.settings = res.settings.model_copy(update={"cache_dir": res.settings.cache_dir / "eval-holdout"})
+    res.settings = res.settings.model_copy(update={"cache_dir": res.settings.cache_dir / name})
     res._reranker = None
     res.progress = progress
     clone = copy.copy(app)

@@ -258,7 +258,7 @@ def mentions_members(text: str, known: Sequence[str]) -> bool:
 
 # -- applying a turn to the session ------------------------------------------------------------------
 _PERSONAL = ("liked", "disliked", "liked_refs", "disliked_refs", "genres_required", "genres_excluded",
-             "year_min", "year_max", "clear_years")  # fmt: skip
+             "genres_liked", "year_min", "year_max", "clear_years")  # fmt: skip
 
 
 def personal(u: Understanding) -> Understanding:

@@ -36,6 +36,7 @@ _DECADE = (
     rf"(?:(?:early|mid|late)[- ]?(?:the )?)?(?:1[89]\d0'?s|20\d0'?s|'?\d0'?s|{'|'.join(lx.DECADE_WORDS)})"
 )
 _PERIOD = rf"(?:{_DECADE}|{_YEAR})"
+_TITLE_YEAR_RE = re.compile(rf"\(\s*{_YEAR}\s*\)")
 _P1, _P2 = rf"(?P<a>{_PERIOD})", rf"(?P<b>{_PERIOD})"
 _NUM_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|thirty|forty|fifty|a few|few"
 _YEAR_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -210,10 +211,11 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
         if work.take(pattern) and critique not in critiques:
             critiques.append(critique)
     clear_years = bool(work.take(_CLEAR_YEARS_RE))
+    work.take(_TITLE_YEAR_RE)  # "Death Toll (2008)": the year of a title we could not resolve, not a filter
     year_min, year_max = _years(work, max_year)
     refs = _refs(work)
     k = _count(work)
-    required, excluded, negated_spans = _genres(work.w, frozenset(genres))
+    required, excluded, liked_genres, negated_spans = _genres(work.w, frozenset(genres))
     mood = _moods(work.w)
 
     attribution = attribute(work.w)
@@ -246,6 +248,7 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
         seen_all_shown=seen_all,
         genres_required=tuple(required),
         genres_excluded=tuple(excluded),
+        genres_liked=tuple(liked_genres),
         year_min=None if clear_years else year_min,
         year_max=None if clear_years else year_max,
         clear_years=clear_years,
@@ -397,13 +400,32 @@ def _negated(w: str, start: int) -> bool:
     return bool(_NEG_VERB_RE.search(" ".join(toks[max(0, k - 4) : k + 1])))
 
 
-def _genres(w: str, known: frozenset[str]) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+_CLAUSE_END_RE = re.compile(r"[.!?;\n]|\bbut\b")
+_TASTE_RE = re.compile(
+    r"\b(?:like|likes|liked|love|loves|loved|enjoy|enjoys|enjoyed|into|fan of|fond of|prefer|adore|"
+    r"favou?rites?|big on|dig)\b"
+)
+_REQUEST_RE = re.compile(
+    r"(?:'d|\bwould|\bwanna|\bwant|\blooking|\blook for|\bshow|\bgive|\brecommend|\bsuggest|\bfind|"
+    r"\bneed|\bmood|\bsearching|\bsee|\bwatch|\bonly|\bjust)\b"
+)
+
+
+def _is_taste(w: str, start: int) -> bool:
+    """A genre named as a standing taste in its clause ("I love comedies"), not asked for ("a comedy")."""
+    clause = _CLAUSE_END_RE.split(w[:start])[-1]
+    return bool(_TASTE_RE.search(clause)) and not _REQUEST_RE.search(clause)
+
+
+def _genres(w: str, known: frozenset[str]) -> tuple[list[str], list[str], list[str], list[tuple[int, int]]]:
+    """(required, excluded, liked, negated spans): "I like X" is a taste; asking for X requires it."""
     hits: list[tuple[int, int, tuple[str, ...], bool]] = []
     for pattern, names, noun in _GENRE_RULES:
         for m in pattern.finditer(w):
             hits.append((m.start(), m.end(), names, noun))
     hits.sort(key=lambda h: (h[0], -h[1]))
     state: dict[str, bool] = {}
+    taste: set[str] = set()
     negated_spans: list[tuple[int, int]] = []
     end = -1
     for start, stop, names, noun in hits:
@@ -415,11 +437,18 @@ def _genres(w: str, known: frozenset[str]) -> tuple[list[str], list[str], list[t
             negated_spans.append((start, stop))
         if not (negated or noun):
             continue
+        liked = not negated and _is_taste(w, start)
         for name in names:
             if name in known:
                 state.pop(name, None)
                 state[name] = not negated
-    return [g for g, on in state.items() if on], [g for g, on in state.items() if not on], negated_spans
+                if liked:
+                    taste.add(name)
+                else:
+                    taste.discard(name)
+    required = [g for g, on in state.items() if on and g not in taste]
+    liked_genres = [g for g, on in state.items() if on and g in taste]
+    return required, [g for g, on in state.items() if not on], liked_genres, negated_spans
 
 
 def _moods(w: str) -> list[str]:

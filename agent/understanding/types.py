@@ -47,6 +47,7 @@ class Understanding:
     seen_all_shown: bool = False  # "I've seen all of those"
     genres_required: tuple[str, ...] = ()
     genres_excluded: tuple[str, ...] = ()
+    genres_liked: tuple[str, ...] = ()  # "I like comedies": a taste that ranks, not a filter
     year_min: int | None = None
     year_max: int | None = None
     clear_years: bool = False  # "any year"

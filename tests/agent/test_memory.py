@@ -107,3 +107,16 @@ def test_lighter_excludes_horror(catalogue: Catalogue) -> None:
 def test_excluded_ids_cover_shown_seen_liked_disliked() -> None:
     st = SessionState(liked=[1], disliked=[2], seen=[3], shown=[4])
     assert st.excluded_ids() == {1, 2, 3, 4}
+
+
+def test_liked_genres_are_tastes_that_yield_to_requests(catalogue: Catalogue) -> None:
+    st = SessionState()
+    apply_understanding(st, Understanding(genres_liked=("Comedy", "Action")), catalogue)
+    assert st.query().genres_liked == ("Comedy", "Action")
+    assert st.query().filters.genres_required == ()  # a taste ranks; it never filters
+    apply_understanding(st, Understanding(genres_required=("Action",)), catalogue)
+    apply_understanding(st, Understanding(genres_excluded=("Comedy",)), catalogue)
+    assert st.genres_liked == [] and st.genres_required == ["Action"] and st.genres_excluded == ["Comedy"]
+    notes = apply_understanding(st, Understanding(genres_liked=("Comedy",)), catalogue)
+    assert st.genres_liked == ["Comedy"] and st.genres_excluded == []
+    assert any("Comedy" in n for n in notes)

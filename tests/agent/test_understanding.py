@@ -108,7 +108,14 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("a comedy please", {"genres_required": ("Comedy",)}),
     ("no horror", {"genres_excluded": ("Horror",)}),
     ("no horror but a comedy", {"genres_required": ("Comedy",), "genres_excluded": ("Horror",)}),
-    ("I like comedies, not romance", {"genres_required": ("Comedy",), "genres_excluded": ("Romance",)}),
+    ("I like comedies, not romance", {"genres_liked": ("Comedy",), "genres_excluded": ("Romance",)}),
+    ("I like comedy and action, what would you suggest", {"genres_liked": ("Comedy", "Action")}),
+    ("I love horror! Something from the 80s please",
+     {"genres_liked": ("Horror",), "year_min": 1980, "year_max": 1989}),
+    ("I'd like an adventure", {"genres_required": ("Adventure",)}),
+    ("I'm looking for a comedy", {"genres_required": ("Comedy",)}),
+    ("Can you recommend a comedy? I love them", {"genres_required": ("Comedy",)}),
+    ("I watched Death Toll (2008) last week", {}),
     ("not animated", {"genres_excluded": ("Animation",)}),
     ("nothing scary", {"genres_excluded": ("Horror",)}),
     ("something funny", {"mood": ("funny",)}),
@@ -209,6 +216,7 @@ def test_phrasing(resolver: TitleResolver, message: str, expected: dict[str, Any
     assert got == want
     assert set(u.genres_required) == set(expected.get("genres_required", ()))
     assert set(u.genres_excluded) == set(expected.get("genres_excluded", ()))
+    assert set(u.genres_liked) == set(expected.get("genres_liked", ()))
     assert set(expected.get("mood", ())) <= set(u.mood)
 
 
