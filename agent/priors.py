@@ -16,7 +16,7 @@ from typing import Literal
 from agent.evaluation.redial import RedialTurn, TitleMapper, load_turns, mentioned_ids
 from retrieval.catalogue import Catalogue
 
-Half = Literal["all", "tune"]
+Half = Literal["all", "tune", "report"]
 
 
 class ConversationPrior:
@@ -43,11 +43,11 @@ class ConversationPrior:
 
     @classmethod
     def load(cls, redial_dir: Path, catalogue: Catalogue, half: Half = "all") -> ConversationPrior | None:
-        """From ``redial_dir/dev_turns.jsonl`` (``None`` when absent); ``half="tune"`` keeps the tune half."""
+        """From ``redial_dir/dev_turns.jsonl`` (``None`` when absent); ``half`` keeps one half of it."""
         path = Path(redial_dir) / "dev_turns.jsonl"
         if not path.is_file():
             return None
-        turns = [t for t in load_turns(path) if half == "all" or t.half == "tune"]
+        turns = [t for t in load_turns(path) if half == "all" or t.half == half]
         return cls.from_turns(turns, TitleMapper.from_path(catalogue, Path(redial_dir) / "id2info.json"))
 
     def popularity(self, movie_id: int) -> float:

@@ -29,9 +29,9 @@ class Settings(BaseSettings):
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in the cache dir.")
     device: str = Field(default="auto", description="auto | cpu | cuda | cuda:N")
     agent_mode: Literal["plan", "llm"] = "plan"
-    prior: Literal["all", "tune", "none"] = Field(
+    prior: Literal["all", "tune", "report", "none"] = Field(
         default="all",
-        description="conversational prior from ReDial dialogues in the data folder: all, tune half, none",
+        description="conversational prior from ReDial dialogues in the data folder: all, one half, none",
     )
     llm_timeout_s: float = 20.0
 

@@ -64,9 +64,23 @@ def _load_app(settings: Any, args: argparse.Namespace) -> Any:
 
     if not getattr(args, "keep_llm", False):
         settings = settings.model_copy(update={"llm": "none"})
-    if settings.prior == "all":  # the report half must never feed the conversational prior
-        settings = settings.model_copy(update={"prior": "tune"})
+    if settings.prior == "all":  # dialogues being evaluated must never feed the conversational prior
+        settings = settings.model_copy(update={"prior": _prior_half(settings, args)})
     return RecommenderAgent.load(settings, progress=not args.no_progress)
+
+
+def _prior_half(settings: Any, args: argparse.Namespace) -> str:
+    """The dev dialogues the prior may use: all of them for turns from elsewhere (a held-out test file),
+    else the half not being evaluated (the tune half unless ``--half tune``)."""
+    from agent.evaluation.redial import load_turns
+
+    dev = Path(settings.data_dir or ".") / "redial-ievalm" / "dev_turns.jsonl"
+    if getattr(args, "eval_command", "") == "redial" and dev.is_file():
+        evaluated = {t.dialog_id for t in load_turns(args.turns)}
+        if not evaluated & {t.dialog_id for t in load_turns(dev)}:
+            return "all"
+        return "report" if args.half == "tune" else "tune"
+    return "tune"
 
 
 def _say(paths: list[Path]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -174,3 +176,31 @@ def test_report_files(catalogue: Catalogue, tmp_path) -> None:  # type: ignore[n
     assert "| pop | 100.0 | 100.0 | 100.0 |" in md and "ease_lambda = 500.0" in md
     assert json.loads((tmp_path / "redial.json").read_text())["variants"]["other"]["pair_recall"]["50"] == 0.0
     assert (tmp_path / "redial_recall.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_prior_never_sees_the_dialogues_evaluated(tmp_path: Path) -> None:
+    import argparse
+    import json
+
+    from agent.evaluation.cli import _prior_half
+    from agent.evaluation.redial import half_of
+    from agent.settings import Settings
+
+    def write(path: Path, ids: list[str]) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [{"dialog_id": i, "turn_id": 1, "context": ["hi"], "entity": [], "rec": []} for i in ids]
+        path.write_text("\n".join(json.dumps(r) for r in rows))
+        return path
+
+    dev = write(tmp_path / "data" / "redial-ievalm" / "dev_turns.jsonl", [str(i) for i in range(40)])
+    test = write(tmp_path / "test_turns.jsonl", ["9001", "9002"])
+    settings = Settings(data_dir=tmp_path / "data")
+
+    def args(turns: Path, half: str = "report") -> argparse.Namespace:
+        return argparse.Namespace(eval_command="redial", turns=turns, half=half)
+
+    assert _prior_half(settings, args(test)) == "all"  # held-out file: every dev dialogue may count
+    assert _prior_half(settings, args(dev)) == "tune"
+    assert _prior_half(settings, args(dev, "tune")) == "report"
+    assert {half_of(str(i)) for i in range(40)} == {"tune", "report"}
+    assert _prior_half(settings, argparse.Namespace(eval_command="simulate")) == "tune"
