@@ -138,28 +138,19 @@ class Pipeline:
         else:
             sims = np.zeros(len(ids), dtype=np.float32)
         diversity = min(1.0, self.config.diversity + state.diversity)
-        if self.blend is None and not state.genres_liked:
-            reranker = self._with_knobs(diversity, state.popularity_bias)
+        if self.blend is None:
+            # liked genres lift movies after the CF score, so diversity comes after that lift
+            reranker = self._with_knobs(0.0 if state.genres_liked else diversity, state.popularity_bias)
             text_sim = sims.tolist() if vec is not None else None
             ranked = reranker.score(liked, disliked, ids, text_sim=text_sim, exclude=sorted(exclude))
-        elif self.blend is None:
-            reranker = self._with_knobs(0.0, state.popularity_bias)
-            text_sim = sims.tolist() if vec is not None else None
-            ranked = reranker.score(liked, disliked, ids, text_sim=text_sim, exclude=sorted(exclude))
-            ranked = self._prefer_genres(ranked, state.genres_liked, diversity)
+            if state.genres_liked:
+                ranked = self._prefer_genres(ranked, state.genres_liked, diversity)
         else:
             reranker = self._with_knobs(0.0, state.popularity_bias)
             cf = reranker.score(liked, disliked, ids, exclude=sorted(exclude))
             text_vec = self.encoder.encode([state.text])[0] if state.text.strip() else None
-            ctx = TurnContext(
-                text_vec,
-                tuple(liked),
-                tuple(seeds),
-                tuple(state.genres_liked),
-                filtered=bool(filters.genres_required)
-                or filters.year_min is not None
-                or filters.year_max is not None,
-            )
+            searching = bool(filters.genres_required) or (filters.year_min, filters.year_max) != (None, None)
+            ctx = TurnContext(text_vec, tuple(liked), tuple(seeds), tuple(state.genres_liked), searching)
             ranked = self.blend.rank(cf, ctx, diversity)
         steps.append(Step("rerank", f"reranked {len(ids)} candidates", _ms(t1)))
 

@@ -90,3 +90,14 @@ def test_weights_file_round_trip_and_unknown_features(tmp_path: Path) -> None:
     path.write_text(json.dumps({"weights": {"astrology": 1.0}}))
     with pytest.raises(ValueError, match="astrology"):
         BlendWeights.load(path)
+
+
+def test_without_a_prior_liked_genres_lift_movies(catalogue: Catalogue) -> None:
+    from agent.pipeline import Pipeline, PipelineConfig
+
+    emb = np.eye(len(catalogue), 8, dtype=np.float32)
+    pipe = Pipeline(catalogue, None, None, emb, None, PipelineConfig(genre_boost=0.5))  # type: ignore[arg-type]
+    cf = ScoredList((4, 5, 1, 3), (1.0, 0.9, 0.7, 0.2))
+    lifted = pipe._prefer_genres(cf, ["Comedy"], diversity=0.0)
+    assert lifted.ids == (1, 4, 5, 3)  # 0.7 + 0.5 beats 1.0; 0.2 + 0.5 does not beat 0.9
+    assert pipe._prefer_genres(cf, [], 0.0).ids == cf.ids
