@@ -9,7 +9,11 @@ Year choices: "recent"/"latest" -> ``year_min = max_year - 5``; "last N years" -
 "modern" -> ``max_year - 20``; "old"/"classic"/"vintage" -> ``year_max = max_year - 40``; vague words apply
 only when no explicit year is given. "after 2010" -> 2011, "since 2010"/"2010 or later" -> 2010,
 "before 1960" -> 1959, "until 1960" -> 1960, "from 1999"/"in 1999" -> exactly 1999, "90s" -> 1990-1999
-("early"/"mid"/"late" narrow it), two-digit decades 20s-90s are 1900s and 00s/10s are 2000s.
+("early"/"mid"/"late" narrow it), two-digit decades 20s-90s are 1900s and 00s/10s are 2000s. A year in
+parentheses ("Death Toll (2008)") belongs to a title and is never a filter.
+
+Genres: asking for one ("a comedy", "looking for westerns", "only horror") requires it; naming one as a
+standing taste in its clause ("I like comedy and action") makes it a soft preference (``genres_liked``).
 """
 
 from __future__ import annotations
