@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -99,12 +99,13 @@ def title_stem(title: str) -> str:
     return stem if len(stem) >= 4 else ""
 
 
-def genre_share(genres: Sequence[frozenset[str]], rows: np.ndarray, liked: Sequence[str]) -> np.ndarray:
-    """Per row: the share of the ``liked`` genres the movie has (0 when none are liked)."""
+def genre_share(catalogue: Catalogue, ids: Iterable[int], liked: Sequence[str]) -> np.ndarray:
+    """Per movie id: the share of the ``liked`` genres the movie has (0 when none are liked)."""
+    ids = list(ids)
     if not liked:
-        return np.zeros(len(rows))
+        return np.zeros(len(ids))
     want = set(liked)
-    return np.array([len(want & genres[r]) / len(want) for r in rows], dtype=np.float64)
+    return np.array([len(want.intersection(catalogue.get(m).genres)) / len(want) for m in ids])
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -124,7 +125,6 @@ class PriorBlend:
         self.w = weights
         self._wvec = weights.vector
         movies = list(catalogue)
-        self._genres = [frozenset(m.genres) for m in movies]
         self._people = [frozenset((*m.directors, *m.stars)) for m in movies]
         self._stem = [title_stem(m.title) for m in movies]
         self._prior = np.array([prior.popularity(m.movie_id) for m in movies], dtype=np.float64)
@@ -188,7 +188,7 @@ class PriorBlend:
                 rel,
                 (rel > 0).astype(np.float64),
                 self._facts[rows, :2],
-                genre_share(self._genres, rows, ctx.liked_genres),
+                genre_share(self.catalogue, ids, ctx.liked_genres),
                 self._facts[rows, 2:],
             ]
         )

@@ -67,7 +67,6 @@ class Pipeline:
         self.encoder = encoder
         self.config = config or PipelineConfig()
         self.notice: str | None = None
-        self._genres = [frozenset(m.genres) for m in catalogue]
         self.blend = PriorBlend(catalogue, item_emb, prior, self.config.blend) if prior is not None else None
 
     def query_vector(self, liked: Sequence[int], text: str) -> np.ndarray | None:
@@ -174,7 +173,7 @@ class Pipeline:
             return ranked
         ids = np.array(ranked.ids, dtype=np.int64)
         rows = self.catalogue.rows(ids)
-        share = genre_share(self._genres, rows, genres)
+        share = genre_share(self.catalogue, ids, genres)
         score = np.asarray(ranked.scores, dtype=np.float64) + self.config.genre_boost * share
         order = np.lexsort((ids, -score))
         ids, score = ids[order], score[order]

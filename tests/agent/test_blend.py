@@ -45,10 +45,9 @@ def test_title_stem_finds_franchises() -> None:
     assert title_stem("Up") == ""  # too short to tell a franchise
 
 
-def test_genre_share() -> None:
-    genres = [frozenset({"Comedy"}), frozenset({"Comedy", "Drama"}), frozenset({"Horror"})]
-    assert genre_share(genres, np.array([0, 1, 2]), ["Comedy", "Drama"]).tolist() == [0.5, 1.0, 0.0]
-    assert genre_share(genres, np.array([0, 2]), []).tolist() == [0.0, 0.0]
+def test_genre_share(catalogue: Catalogue) -> None:
+    assert genre_share(catalogue, [1, 3, 4], ["Comedy", "Drama"]).tolist() == [0.5, 1.0, 0.0]
+    assert genre_share(catalogue, [1, 4], []).tolist() == [0.0, 0.0]
 
 
 def test_features_hold_what_we_know(catalogue: Catalogue) -> None:
