@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agent.app import RecommenderAgent
+    from agent.conversation.session import Session
     from agent.records import Recommendation, Reply
-    from agent.session import Session
 
 __all__ = ["Recommendation", "RecommenderAgent", "Reply", "Session"]
 
@@ -22,7 +22,7 @@ def __getattr__(name: str) -> Any:  # lazy: `import agent` stays cheap for the C
 
         return getattr(records, name)
     if name == "Session":
-        from agent.session import Session
+        from agent.conversation.session import Session
 
         return Session
     raise AttributeError(name)

@@ -7,17 +7,17 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 
-from agent.compose import describe_constraints
-from agent.evidence import EvidenceBuilder
-from agent.limits import RateLimiter
-from agent.memory import SessionState, apply_understanding
-from agent.pipeline import Pipeline, PipelineConfig
+from agent.conversation.compose import describe_constraints
+from agent.conversation.limits import RateLimiter
+from agent.conversation.session import Session
+from agent.explain.evidence import EvidenceBuilder
+from agent.pipeline.pipeline import Pipeline, PipelineConfig
 from agent.records import Feedback, Recommendation, Reply
 from agent.resources import Resources
-from agent.session import Session
 from agent.settings import Settings
 from agent.store import FeedbackStore, StoreError
-from agent.understanding.types import Understanding
+from agent.understanding.deltas import Understanding
+from agent.understanding.state import SessionState, apply_understanding
 from retrieval.catalogue import Catalogue
 
 log = logging.getLogger(__name__)

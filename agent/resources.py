@@ -11,22 +11,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from agent.settings import Settings
-from retrieval.errors import DataError, IndexCorruptError, ReelChatError
+from retrieval.errors import DataError, IndexCorruptError
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Sequence
 
     import pandas as pd
 
-    from agent.explain import Explainer
-    from agent.priors import ConversationPrior
+    from agent.explain.explainer import Explainer
+    from agent.prior.conversational import ConversationPrior
     from ranking.protocol import ScoredList
     from ranking.reranker import Reranker
     from retrieval.catalogue import Catalogue
     from retrieval.embeddings import Encoder
     from retrieval.index import MovieIndex
     from retrieval.retriever import Retriever
-    from retrieval.types import Candidates, Filters
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +126,8 @@ class Resources:
             except IndexCorruptError as err:
                 self._index_error = err  # each turn's reply says so (the pipeline's exact-search notice)
                 log.error("search index unreadable, exact search serves instead: %s", err)
+        from retrieval.guarded import GuardedRetriever
+
         return GuardedRetriever(
             index, self._index_error, where=self.settings.chroma_url or self.settings.index_dir
         )
@@ -187,7 +188,7 @@ class Resources:
     @cached_property
     def prior(self) -> ConversationPrior | None:
         """The conversational prior from ReDial dialogues beside the data, if any (``settings.prior``)."""
-        from agent.priors import ConversationPrior
+        from agent.prior.conversational import ConversationPrior
 
         if self.settings.prior == "none":
             return None
@@ -198,8 +199,8 @@ class Resources:
 
     @cached_property
     def explainer(self) -> Explainer:
-        from agent.explain import LLMExplainer, TemplateExplainer
-        from agent.llm import LLMUnavailable, build_chat_model, parse_llm_spec
+        from agent.explain.explainer import LLMExplainer, TemplateExplainer
+        from agent.explain.llm import LLMUnavailable, build_chat_model, parse_llm_spec
 
         spec = parse_llm_spec(self.settings.llm)
         try:
@@ -219,41 +220,6 @@ class Resources:
         self.retriever()  # opens the index; an unreadable one is reported, not fatal
         self.reranker()
         _ = self.explainer
-
-
-class GuardedRetriever:
-    """A :class:`ChromaRetriever` whose failures are one-line ``IndexCorruptError`` with the
-    rebuild hint (the index folder deleted, corrupted or the server gone while the app runs)."""
-
-    def __init__(self, index: MovieIndex | None, error: IndexCorruptError | None, *, where: object) -> None:
-        self.index = index
-        self.error = error
-        self.where = where
-
-    def _fail(self, err: Exception) -> IndexCorruptError:
-        from retrieval.index import REBUILD_HINT
-
-        first = next((ln.strip() for ln in str(err).splitlines() if ln.strip()), type(err).__name__)
-        return IndexCorruptError(f"vector index at {self.where} failed ({first[:160]}); {REBUILD_HINT}")
-
-    def search(
-        self, text: str, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
-        if self.index is None:
-            raise self.error or IndexCorruptError(f"vector index at {self.where} is not available")
-        return self.search_vector(self.index.encoder.encode([text])[0], filters, exclude_ids, n)
-
-    def search_vector(
-        self, vec: np.ndarray, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
-        if self.index is None:
-            raise self.error or IndexCorruptError(f"vector index at {self.where} is not available")
-        try:
-            return self.index.search_vector(vec, filters, exclude_ids, n)
-        except ReelChatError:
-            raise
-        except Exception as err:
-            raise self._fail(err) from err
 
 
 class FallbackRanker:
@@ -358,4 +324,4 @@ class FallbackRanker:
         return self._finish(rows[head], scores[rows[head]], k)
 
 
-__all__ = ["FallbackRanker", "GuardedRetriever", "ReelChatError", "Resources", "locate_data"]
+__all__ = ["FallbackRanker", "Resources", "locate_data"]

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from agent.limits import memory  # noqa: E402
+from agent.conversation.limits import memory  # noqa: E402
 
 GENRES = (
     "Comedy",
@@ -163,7 +163,7 @@ def free_port() -> int:
 
 
 def start_app(port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "agent.cli", "ui", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "agent", "ui", "--host", "127.0.0.1", "--port", str(port)]
     env = os.environ | {
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",

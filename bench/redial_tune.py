@@ -1,8 +1,8 @@
 """Fit the conversational blend's feature weights on dev data only: the ReDial tune half and simulated users.
 
-    python bench/redial_tune.py [--turns FILE] [--sim-users N] [--write agent/data/blend.json] [--json FILE]
+    python bench/redial_tune.py [--turns FILE] [--sim-users N] [--write agent/prior/blend.json] [--json FILE]
 
-Two sources of (turn, target) examples, each candidate a feature row (``agent.blend.FEATURES``):
+Two sources of (turn, target) examples, each candidate a feature row (``agent.prior.blend.FEATURES``):
 
 * ReDial: the tune half is split in two folds by dialogue; each fold's turns are replayed through the agent
   with a conversational prior counted on the *other* fold. The report half is never read.
@@ -40,7 +40,7 @@ def fold_of(dialog_id: str) -> int:
 
 def _recorder(app: Any, prior: Any) -> Any:
     """Install (and return) a blend on ``app``'s pipeline that keeps the last feature matrix it built."""
-    from agent.blend import PriorBlend
+    from agent.prior.blend import PriorBlend
 
     class Recorder(PriorBlend):
         last: tuple[np.ndarray, np.ndarray] | None = None
@@ -58,7 +58,7 @@ def _recorder(app: Any, prior: Any) -> Any:
 
 def collect(app: Any, turns: list, mapper: Any, prior: Any) -> list[dict[str, Any]]:
     """Per turn: candidate ids, feature rows and which candidates are targets (plus the missed count)."""
-    from agent.evaluation.redial import mentioned_ids
+    from retrieval.redial import mentioned_ids
 
     rec = _recorder(app, prior)
     rows = []
@@ -169,15 +169,15 @@ def tuning_users(app: Any, n: int, seed: int = 1) -> tuple[list, list[int]]:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("REELCHAT_LLM", "none")
     from agent.app import RecommenderAgent
-    from agent.blend import FEATURES, BlendWeights
-    from agent.evaluation.redial import TitleMapper, load_turns
-    from agent.pipeline import PipelineConfig
-    from agent.priors import ConversationPrior
+    from agent.pipeline.pipeline import PipelineConfig
+    from agent.prior.blend import FEATURES, BlendWeights
+    from agent.prior.conversational import ConversationPrior
     from agent.settings import Settings
+    from retrieval.redial import TitleMapper, load_turns
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--turns", type=Path)
-    ap.add_argument("--write", type=Path, help="write the fitted weights here (agent/data/blend.json)")
+    ap.add_argument("--write", type=Path, help="write the fitted weights here (agent/prior/blend.json)")
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--sim-users", type=int, default=200, help="simulated tuning users (0: ReDial only)")
     ap.add_argument(

@@ -6,7 +6,7 @@ import html
 from dataclasses import asdict
 from typing import Any
 
-from agent.query import Query
+from agent.records import Query
 from agent.records import Recommendation, Reply
 
 #: Card badge text for each feedback signal a user can give on a card.

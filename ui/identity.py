@@ -14,7 +14,7 @@ from ui.sessions import TabState, one_line
 
 if TYPE_CHECKING:
     from agent.app import RecommenderAgent
-    from agent.memory import SessionState
+    from agent.understanding.state import SessionState
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.query import Member
+from agent.records import Member
 from ui.cards import esc
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.query import Query
+from agent.records import Query
 from ui.cards import esc
 
 #: Chip kinds in display order; each is a ``Session.remove_constraint`` kind.

@@ -14,7 +14,7 @@ from agent.records import Recommendation, Reply
 
 if TYPE_CHECKING:
     from agent.app import RecommenderAgent
-    from agent.session import Session
+    from agent.conversation.session import Session
     from ui.panels import Chip
 
 log = logging.getLogger(__name__)

@@ -9,18 +9,12 @@ import numpy as np
 import pandas as pd
 
 from agent.evaluation.metrics import summarise_recall
-from agent.evaluation.redial import (
-    RedialTurn,
-    TitleMapper,
-    TurnInput,
-    Variant,
-    mentioned_ids,
-    recommendation_prior,
-)
+from agent.evaluation.redial import TurnInput, Variant, recommendation_prior
 from agent.evaluation.variants import SimilarityRanker, replay_state
 from ranking.baselines import Popularity, SparseItemModel, fit_ease
 from ranking.interactions import build_interactions
 from retrieval.catalogue import Catalogue
+from retrieval.redial import RedialTurn, TitleMapper, mentioned_ids
 
 EASE_LAMBDAS = (100.0, 500.0, 2000.0)
 EASE_MIN_COUNT = 2  # items with fewer positive ratings stay out of EASE (keeps the Gram matrix small)
@@ -91,7 +85,7 @@ def agent_variant(app: Any, k: int = 50) -> Variant:
 
 def no_reranker_variant(app: Any, k: int = 50) -> Variant:
     """The agent's understanding and pipeline with the CF reranker replaced by retrieval similarity."""
-    from agent.pipeline import Pipeline
+    from agent.pipeline.pipeline import Pipeline
 
     res = app.resources
     pipe = Pipeline(

@@ -72,7 +72,7 @@ def _load_app(settings: Any, args: argparse.Namespace) -> Any:
 def _prior_half(settings: Any, args: argparse.Namespace) -> str:
     """The dev dialogues the prior may use: all of them for turns from elsewhere (a held-out test file),
     else the half not being evaluated (the tune half unless ``--half tune``)."""
-    from agent.evaluation.redial import load_turns
+    from retrieval.redial import load_turns
 
     dev = Path(settings.data_dir or ".") / "redial-ievalm" / "dev_turns.jsonl"
     if getattr(args, "eval_command", "") == "redial" and dev.is_file():
@@ -115,8 +115,9 @@ def eval_redial(
     progress: bool = True,
 ) -> int:
     from agent.evaluation.baselines import build_variants
-    from agent.evaluation.redial import TitleMapper, load_turns, replay, split_turns
+    from agent.evaluation.redial import replay
     from agent.evaluation.report import redial_report, write_report
+    from retrieval.redial import TitleMapper, load_turns, split_turns
 
     if id2info is None and (turns_file.parent / "id2info.json").is_file():
         id2info = turns_file.parent / "id2info.json"

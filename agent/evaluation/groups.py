@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agent.evaluation.group_sim import MAX_LOSS, REVEAL, SOLO, GroupOutcome, K, choose_default, summarise
 from agent.evaluation.report import Report, write_report
 from agent.group.aggregate import DEFAULT_STRATEGY, STRATEGIES
-from agent.group.evaluate import MAX_LOSS, REVEAL, SOLO, GroupOutcome, K, choose_default, summarise
 
 
 def groups_report(outcomes: Sequence[GroupOutcome], note: str = "", seed: int = 0) -> Report:
@@ -49,8 +49,8 @@ def eval_groups(app: Any, n_per_kind: int, seed: int, out: Path, progress: bool 
     """Run the group evaluation for ``app`` and write ``groups.md``/``groups.json`` to ``out``."""
     from tqdm.auto import tqdm
 
+    from agent.evaluation.group_sim import make_groups, run_groups
     from agent.evaluation.simulate import held_out_users
-    from agent.group.evaluate import make_groups, run_groups
     from agent.group.recommend import GroupRecommender
 
     ratings = app.resources.ratings

@@ -9,7 +9,7 @@ A script is a YAML mapping ``{name, description?, tags?, no_repeats?: true, turn
 (ids or titles in/absent from the understood query), ``liked_refs``/``disliked_refs``/``seen_refs``
 (positions of the previous turn's picks now liked/disliked/seen), ``relative_year: newer|older`` (every pick
 newer/older than the previous picks' median year), ``notice_contains``, ``text_contains``,
-``text_excludes``, ``error`` (bool), ``query`` (exact values of :class:`agent.query.Query` fields) and
+``text_excludes``, ``error`` (bool), ``query`` (exact values of :class:`agent.records.Query` fields) and
 ``resets`` (the repeat check starts over). Group conversations: ``members`` maps a viewer's name to
 ``{liked, disliked, genres_required, genres_excluded, year_min, year_max}`` (movies and genres must be
 among theirs; years exact) in ``query.members``; ``members_absent`` names viewers no longer in the group.
@@ -32,7 +32,7 @@ import yaml
 from agent.records import Reply
 from retrieval.catalogue import Catalogue
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "explain" / "prompts"
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "tests" / "conversations"
 EXPECT_KEYS = frozenset(
     [

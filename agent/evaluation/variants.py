@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.memory import SessionState
+from agent.understanding.state import SessionState
 from ranking.protocol import ScoredList
 from retrieval.catalogue import Catalogue
 
@@ -76,7 +76,7 @@ class SimilarityRanker:
 
 def without_reranker(app: Any) -> Any:
     """A shallow copy of a :class:`agent.app.RecommenderAgent` whose pipeline ignores the CF reranker."""
-    from agent.pipeline import Pipeline
+    from agent.pipeline.pipeline import Pipeline
 
     res = app.resources
     clone = copy.copy(app)

@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agent.memory import SessionState, apply_understanding
-from agent.understanding.types import Understanding
+from agent.understanding.deltas import Understanding
+from agent.understanding.state import SessionState, apply_understanding
 from retrieval.catalogue import Catalogue
 
 MAX_MEMBERS = 8

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.group.aggregate import aggregate, resolve
-from agent.memory import SessionState
-from agent.query import Member
-from agent.records import Step
+from agent.records import Member, Step
+from agent.understanding.state import SessionState
 from retrieval.catalogue import Catalogue
 from retrieval.types import Filters
 

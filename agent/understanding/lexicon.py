@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agent.understanding.types import Critique
+from agent.understanding.deltas import Critique
 
 
 def words(text: str) -> frozenset[str]:

@@ -23,8 +23,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 
 from agent.understanding import lexicon as lx
+from agent.understanding.deltas import Critique, TitleMention, Understanding
 from agent.understanding.sentiment import DISLIKE, LIKE, SEEN, attribute, item_marker
-from agent.understanding.types import Critique, TitleMention, Understanding
 from retrieval.titles import TitleResolver, TitleSpan
 
 MAX_CHARS = 4_000

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.blend import FEATURES, BlendWeights, PriorBlend, TurnContext, genre_share, title_stem
-from agent.priors import ConversationPrior
+from agent.prior.blend import FEATURES, BlendWeights, PriorBlend, TurnContext, genre_share, title_stem
+from agent.prior.conversational import ConversationPrior
 from ranking.protocol import ScoredList
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
@@ -92,7 +92,7 @@ def test_weights_file_round_trip_and_unknown_features(tmp_path: Path) -> None:
 
 
 def test_without_a_prior_liked_genres_lift_movies(catalogue: Catalogue) -> None:
-    from agent.pipeline import Pipeline, PipelineConfig
+    from agent.pipeline.pipeline import Pipeline, PipelineConfig
 
     emb = np.eye(len(catalogue), 8, dtype=np.float32)
     pipe = Pipeline(catalogue, None, None, emb, None, PipelineConfig(genre_boost=0.5))  # type: ignore[arg-type]

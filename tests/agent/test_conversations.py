@@ -49,8 +49,9 @@ def test_picks_satisfy_hard_constraints(app) -> None:  # type: ignore[no-untyped
 
 def test_redial_and_simulation_smoke(app, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
     from agent.evaluation.baselines import build_variants
-    from agent.evaluation.redial import TitleMapper, load_turns, replay, split_turns
+    from agent.evaluation.redial import replay
     from agent.evaluation.simulate import held_out_users, sample_users, simulate, variant_apps
+    from retrieval.redial import TitleMapper, load_turns, split_turns
 
     folder = data_dir / "redial-ievalm"
     if not (folder / "dev_turns.jsonl").is_file():

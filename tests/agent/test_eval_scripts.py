@@ -16,8 +16,7 @@ from agent.evaluation.scripts import (
     run_script,
     summarise,
 )
-from agent.query import Query
-from agent.records import Recommendation, Reply
+from agent.records import Query, Recommendation, Reply
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 

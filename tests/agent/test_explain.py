@@ -12,8 +12,15 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from agent import grounding
-from agent.explain import Evidence, Explanation, LLMExplainer, TemplateExplainer, facts, genre_phrase
+from agent.explain import grounding
+from agent.explain.explainer import (
+    Evidence,
+    Explanation,
+    LLMExplainer,
+    TemplateExplainer,
+    facts,
+    genre_phrase,
+)
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
@@ -240,7 +247,7 @@ def test_empty_input(cat: Catalogue) -> None:
 
 @pytest.mark.slow
 def test_real_smollm2_explanations_are_grounded(cat: Catalogue, tmp_path: Path) -> None:
-    from agent.llm import LocalChatModel, build_chat_model, parse_llm_spec
+    from agent.explain.llm import LocalChatModel, build_chat_model, parse_llm_spec
 
     spec = parse_llm_spec("smollm2")
     t0 = time.perf_counter()

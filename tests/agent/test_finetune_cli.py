@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from agent.finetune import add_model_parsers, run_finetune, run_handler
+from agent.commands.model import add_model_parsers, run_finetune, run_handler
 from agent.settings import Settings
 from agent.store import FeedbackStore
 from ranking import save, train

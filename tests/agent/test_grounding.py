@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent import grounding
-from agent.grounding import check, sanitise
+from agent.explain import grounding
+from agent.explain.grounding import check, sanitise
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 

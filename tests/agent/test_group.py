@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from agent.evaluation.group_sim import choose_default
 from agent.evaluation.scripts import ScriptError, _check_members, parse_script
 from agent.group.aggregate import DEFAULT_STRATEGY, aggregate, approval_voting, least_misery, resolve
-from agent.group.evaluate import choose_default
 from agent.group.members import GROUP, SPEAKER, apply_group_message, display_name, read_members
 from agent.group.recommend import fit_sentence, group_filters, group_header, rules
-from agent.memory import SessionState
-from agent.query import Member, Query
-from agent.understanding.types import Understanding
+from agent.records import Member, Query
+from agent.understanding.deltas import Understanding
+from agent.understanding.state import SessionState
 
 GENRES = {"horror": "Horror", "comedies": "Comedy", "musicals": "Musical", "westerns": "Western"}
 TITLES = {"alien": 1, "amélie": 2, "toy story": 3}

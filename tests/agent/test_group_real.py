@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from agent.evaluation.group_sim import make_groups, run_groups, summarise
 from agent.group.aggregate import STRATEGIES
-from agent.group.evaluate import make_groups, run_groups, summarise
 from agent.group.recommend import GroupRecommender
 
 pytestmark = pytest.mark.slow

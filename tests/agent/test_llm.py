@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.llm import (
+from agent.explain.llm import (
     LLMSpec,
     LLMUnavailable,
     build_chat_model,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.memory import MAX_K, SessionState, apply_understanding
-from agent.understanding.types import Critique, Understanding
+from agent.understanding.deltas import Critique, Understanding
+from agent.understanding.state import MAX_K, SessionState, apply_understanding
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 

@@ -9,22 +9,19 @@ import pytest
 
 from agent.evaluation.baselines import EaseBaseline, ScoreBaseline
 from agent.evaluation.metrics import hits_at, recall_curve, summarise_recall
-from agent.evaluation.redial import (
-    LeakageError,
+from agent.evaluation.redial import LeakageError, TurnInput, recommendation_prior, replay
+from ranking.baselines import SparseItemModel
+from retrieval.catalogue import Catalogue
+from retrieval.redial import (
     RedialTurn,
     TitleMapper,
-    TurnInput,
     context_messages,
     half_of,
     mentioned_ids,
     normalise_title,
-    recommendation_prior,
-    replay,
     split_turns,
     user_text,
 )
-from ranking.baselines import SparseItemModel
-from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
 
@@ -183,8 +180,8 @@ def test_prior_never_sees_the_dialogues_evaluated(tmp_path: Path) -> None:
     import json
 
     from agent.evaluation.cli import _prior_half
-    from agent.evaluation.redial import half_of
     from agent.settings import Settings
+    from retrieval.redial import half_of
 
     def write(path: Path, ids: list[str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

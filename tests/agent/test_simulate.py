@@ -18,8 +18,7 @@ from agent.evaluation.simulate import (
     sample_users,
     summarise,
 )
-from agent.query import Query
-from agent.records import Recommendation, Reply
+from agent.records import Query, Recommendation, Reply
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 

@@ -10,8 +10,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from agent.memory import SessionState
-from agent.tool_mode import ToolDrivenTurn
+from agent.conversation.tool_mode import ToolDrivenTurn
+from agent.understanding.state import SessionState
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 

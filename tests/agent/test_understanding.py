@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agent.understanding.deltas import Critique, Understanding
 from agent.understanding.parser import _parse, parse
-from agent.understanding.types import Critique, Understanding
 from retrieval.catalogue import Catalogue
 from retrieval.titles import TitleResolver
 from retrieval.types import Movie
@@ -364,7 +364,7 @@ def test_negated_year_bounds(
 
 
 def test_less_well_known_asks_for_the_long_tail(resolver: TitleResolver) -> None:
-    from agent.understanding.types import Critique
+    from agent.understanding.deltas import Critique
 
     assert _p(resolver, "something less well known").critiques == (Critique.LESS_POPULAR,)
     assert _p(resolver, "something more well known").critiques == (Critique.MORE_POPULAR,)

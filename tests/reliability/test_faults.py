@@ -20,14 +20,15 @@ from sqlalchemy import event
 
 import ranking
 from agent.app import RecommenderAgent
-from agent.explain import LLMExplainer
+from agent.conversation.session import Session
+from agent.explain.explainer import LLMExplainer
 from agent.records import Feedback, Reply
-from agent.resources import FallbackRanker, GuardedRetriever, Resources
-from agent.session import Session
+from agent.resources import FallbackRanker, Resources
 from agent.settings import Settings
 from agent.store import FeedbackStore, StoreError
 from ranking.registry import ModelRegistry
 from retrieval.errors import IndexCorruptError
+from retrieval.guarded import GuardedRetriever
 from retrieval.index import IndexConfig
 from tests.reliability.conftest import SharedAgent, copy_cache, shared_cache_dir
 
@@ -92,7 +93,7 @@ def test_fallback_ranker_honours_exclusions_and_knobs(rng: np.random.Generator) 
 def test_missing_dataset_folder_is_one_line_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from agent.cli import main
+    from agent.commands.cli import main
 
     missing = tmp_path / "no-such-data"
     code = main(["--data-dir", str(missing), "--cache-dir", str(tmp_path / "cache"), "chat"])
@@ -289,7 +290,7 @@ def test_llm_failure_falls_back_to_template_explanations(
     model = FakeChatModelFailing(hang=hang, release=release)
     app.resources.__dict__["explainer"] = LLMExplainer(model, app.catalogue, timeout_s=1.0)
     t0 = time.monotonic()
-    with caplog.at_level(logging.INFO, logger="agent.explain"):
+    with caplog.at_level(logging.INFO, logger="agent.explain.explainer"):
         reply = app.start_session().send("I loved Toy Story, something for the family")
     elapsed = time.monotonic() - t0
     release.set()

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agent.understanding.deltas import Understanding
 from agent.understanding.parser import parse
-from agent.understanding.types import Understanding
 from retrieval.catalogue import Catalogue
 from retrieval.titles import TitleResolver
 from retrieval.types import Movie

@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agent.app import RecommenderAgent
-from agent.explain import LLMExplainer, load_prompt
+from agent.explain.explainer import LLMExplainer, load_prompt
 
 FAKE = "The Crimson Lighthouse of Zorblax"
 ATTACKS = (

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from agent.limits import RateLimiter, TurnTimeout, call_with_timeout, iter_with_timeout
+from agent.conversation.limits import RateLimiter, TurnTimeout, call_with_timeout, iter_with_timeout
 
 
 class FakeClock:
@@ -115,7 +115,7 @@ def test_iter_with_timeout() -> None:
 def test_memory_measurement() -> None:
     # in a fresh process: a long test session may satisfy the allocation from pages it already holds
     code = (
-        "from agent.limits import memory\n"
+        "from agent.conversation.limits import memory\n"
         "before = memory()\n"
         "block = bytearray(64 * 1024 * 1024)\n"
         "block[::4096] = b'x' * len(block[::4096])\n"

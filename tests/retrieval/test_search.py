@@ -74,7 +74,7 @@ def test_cli_search_acceptance(data_dir: Path) -> None:
     def run(*extra: str) -> list[dict]:
         env = {**os.environ, "REELCHAT_DATA_DIR": str(data_dir), "REELCHAT_CACHE_DIR": str(test_cache_dir())}
         out = subprocess.run(
-            [sys.executable, "-m", "agent.cli", "search", "space horror on a ship", "--k", "10", "--json",
+            [sys.executable, "-m", "agent", "search", "space horror on a ship", "--k", "10", "--json",
              *extra],
             capture_output=True, text=True, env=env, check=True, timeout=900,
         )  # fmt: skip
@@ -91,7 +91,7 @@ def test_cli_bad_data_dir_is_one_line_exit_2(tmp_path: Path) -> None:
     (tmp_path / "ml-latest-small").mkdir()
     (tmp_path / "ml-latest-small" / "movies.csv").write_text("movieId,title\n1,broken")
     out = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "--data-dir", str(tmp_path), "--cache-dir", str(tmp_path / "c"),
+        [sys.executable, "-m", "agent", "--data-dir", str(tmp_path), "--cache-dir", str(tmp_path / "c"),
          "data"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip

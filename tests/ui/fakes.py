@@ -7,8 +7,8 @@ import threading
 import uuid
 from collections.abc import Iterator
 
-from agent.memory import SessionState
 from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step
+from agent.understanding.state import SessionState
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
@@ -60,7 +60,7 @@ MOVIES = [
 
 
 class FakeSession:
-    """Same public surface as :class:`agent.session.Session`; picks are the best-rated admitted movies."""
+    """Same public surface as :class:`~agent.conversation.session.Session`; picks: best-rated admitted movies."""
 
     def __init__(self, app: FakeAgent, session_id: str, user_id: str | None = None) -> None:
         self.app = app

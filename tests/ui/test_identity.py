@@ -12,7 +12,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from agent.memory import SessionState
+from agent.understanding.state import SessionState
 from tests.ui.fakes import FakeAgent
 from tests.ui.test_browser import browser  # noqa: F401  (the Chromium fixture)
 from ui.app import build_app

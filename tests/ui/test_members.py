@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agent.memory import SessionState
-from agent.query import Member
+from agent.records import Member
+from agent.understanding.state import SessionState
 from ui.members import add_viewer, members_html, remove_viewer, session_members, split_titles
 
 

@@ -7,8 +7,7 @@ import threading
 
 import pytest
 
-from agent.query import Query
-from agent.records import Recommendation
+from agent.records import Query, Recommendation
 from retrieval.errors import DataError
 from tests.ui.fakes import FakeAgent
 from ui.cards import card_html, chat_text, note_html, reply_details, status_html, turn_marker

@@ -142,14 +142,16 @@ def sanitise(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _common_words() -> frozenset[str]:
-    raw = resources.files("agent").joinpath("prompts", "grounding_common_words.txt").read_text("utf-8")
+    raw = (
+        resources.files("agent.explain").joinpath("prompts", "grounding_common_words.txt").read_text("utf-8")
+    )
     return frozenset(w for line in raw.splitlines() if not line.startswith("#") for w in line.split())
 
 
 @lru_cache(maxsize=1)
 def _prompt_shingles() -> frozenset[tuple[str, ...]]:
     """Word runs of the explanation prompts (placeholders removed), to spot prompt leaks."""
-    files = resources.files("agent").joinpath("prompts")
+    files = resources.files("agent.explain").joinpath("prompts")
     out: set[tuple[str, ...]] = set()
     for name in ("explain_system.txt", "explain_user.txt"):
         for chunk in re.split(r"\{[^}]*\}", files.joinpath(name).read_text("utf-8")):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from agent.explain import Evidence
+from agent.explain.explainer import Evidence
 from retrieval.catalogue import Catalogue
 
 

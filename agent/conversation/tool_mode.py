@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import StructuredTool
 
-from agent.memory import SessionState
+from agent.understanding.state import SessionState
 from retrieval.types import Filters
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def _prompt(name: str) -> str:
-    return resources.files("agent").joinpath("prompts", name).read_text(encoding="utf-8")
+    return resources.files("agent.explain").joinpath("prompts", name).read_text(encoding="utf-8")
 
 
 class ToolDrivenTurn:

@@ -1,7 +1,7 @@
 """Explanations for picks we already chose: factual templates, or LLM prose checked against our facts.
 
 The LLM never chooses movies. :class:`LLMExplainer` asks it for one or two sentences per pick from a
-prompt holding only facts we have, runs every answer through :func:`agent.grounding.check`, and uses
+prompt holding only facts we have, runs every answer through :func:`agent.explain.grounding.check`, and uses
 the :class:`TemplateExplainer` sentence for any answer that is rejected, empty, failing or late.
 """
 
@@ -22,8 +22,8 @@ from typing import Any, Literal, Protocol, TypeVar
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from agent import grounding
-from agent.llm import LocalChatModel
+from agent.explain import grounding
+from agent.explain.llm import LocalChatModel
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
@@ -147,8 +147,8 @@ class TemplateExplainer:
 
 @lru_cache(maxsize=4)
 def load_prompt(name: str) -> str:
-    """A prompt template shipped as package data in ``agent/prompts``."""
-    return resources.files("agent").joinpath("prompts", name).read_text(encoding="utf-8").strip()
+    """A prompt template shipped as package data in ``agent/explain/prompts``."""
+    return resources.files("agent.explain").joinpath("prompts", name).read_text(encoding="utf-8").strip()
 
 
 def facts(ev: Evidence) -> list[str]:

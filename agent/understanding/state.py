@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from agent.query import Member, Query
-from agent.understanding.types import Critique, Understanding
+from agent.records import Member, Query
+from agent.understanding.deltas import Critique, Understanding
 from retrieval.catalogue import Catalogue
 
 MAX_K = 20
@@ -18,7 +18,7 @@ _T = TypeVar("_T")
 
 @dataclass
 class SessionState:
-    """Mutable per-session memory. Only :class:`agent.session.Session` mutates it, under its lock."""
+    """Mutable per-session memory. Only a :class:`~agent.conversation.session.Session` mutates it (locked)."""
 
     liked: list[int] = field(default_factory=list)
     disliked: list[int] = field(default_factory=list)

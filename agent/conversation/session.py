@@ -8,15 +8,15 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from agent.compose import compose_header, compose_notices
-from agent.limits import TURN_TIMEOUT_S, TurnTimeout, iter_with_timeout
-from agent.memory import SessionState, apply_understanding
+from agent.conversation.compose import compose_header, compose_notices
+from agent.conversation.limits import TURN_TIMEOUT_S, TurnTimeout, iter_with_timeout
 from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step
+from agent.understanding.state import SessionState, apply_understanding
 
 if TYPE_CHECKING:
     from agent.app import RecommenderAgent
     from agent.group.recommend import GroupResult
-    from agent.pipeline import PipelineResult
+    from agent.pipeline.pipeline import PipelineResult
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from agent.group.aggregate import STRATEGIES, aggregate
 from agent.group.recommend import GroupRecommender, group_filters
-from agent.memory import SessionState
+from agent.understanding.state import SessionState
 from ranking.metrics import ndcg_at_k
 from retrieval.catalogue import Catalogue
 

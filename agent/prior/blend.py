@@ -4,7 +4,7 @@ Features mix what the user said (CF score of their liked movies, similarity to t
 liked movies), what people recommend in conversations (the ReDial prior: recommendation counts and
 co-occurrence with the movies named so far) and facts about the movie (MovieLens popularity, mean rating,
 release period). The weights are fitted listwise on the ReDial dev *tune half* by ``bench/redial_tune.py``
-(2-fold inside it, each fold's prior counted on the other fold) and shipped in ``agent/data/blend.json``.
+(2-fold inside it, each fold's prior counted on the other fold) and shipped in ``agent/prior/blend.json``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from agent.priors import ConversationPrior
+from agent.prior.conversational import ConversationPrior
 from ranking.protocol import ScoredList
 from ranking.reranker import mmr_order
 from retrieval.catalogue import Catalogue
@@ -83,7 +83,7 @@ class BlendWeights(BaseModel):
     def load(cls, path: Path | None = None) -> BlendWeights:
         """The shipped weights (package data), or those in ``path``."""
         if path is None:
-            text = resources.files("agent").joinpath("data", WEIGHTS_FILE).read_text(encoding="utf-8")
+            text = resources.files("agent.prior").joinpath(WEIGHTS_FILE).read_text(encoding="utf-8")
         else:
             text = Path(path).read_text(encoding="utf-8")
         return cls(weights=json.loads(text)["weights"])

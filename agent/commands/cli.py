@@ -98,7 +98,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from agent.app import RecommenderAgent
-    from agent.terminal import repl
+    from agent.commands.terminal import repl
 
     app = RecommenderAgent.load(_settings(args))
     return repl(app)
@@ -113,7 +113,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import runpy
 
-    script = Path(__file__).resolve().parents[1] / "bench" / f"{args.which}.py"
+    script = Path(__file__).resolve().parents[2] / "bench" / f"{args.which}.py"
     if not script.exists():
         raise ReelChatError(f"no benchmark named {args.which!r} (expected {script})")
     sys.argv = [str(script), *args.rest]
@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("which", choices=["retrieval", "ranking", "agent", "load"])
     s.add_argument("rest", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_bench)
-    from agent.finetune import add_model_parsers
+    from agent.commands.model import add_model_parsers
 
     add_model_parsers(sub)
     try:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agent.query import Query
-from agent.understanding.types import Understanding
+from agent.records import Query
+from agent.understanding.deltas import Understanding
 from retrieval.catalogue import Catalogue
 
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from agent.evaluation.redial import RedialTurn, TitleMapper, load_turns, mentioned_ids
 from retrieval.catalogue import Catalogue
+from retrieval.redial import RedialTurn, TitleMapper, load_turns, mentioned_ids
 
 Half = Literal["all", "tune", "report"]
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, Field
 
-from agent.blend import BlendWeights, PriorBlend, TurnContext, genre_share
-from agent.memory import SessionState
-from agent.priors import ConversationPrior
+from agent.prior.blend import BlendWeights, PriorBlend, TurnContext, genre_share
+from agent.prior.conversational import ConversationPrior
 from agent.records import Step
+from agent.understanding.state import SessionState
 from ranking.protocol import ScoredList
 from ranking.reranker import mmr_order
 from retrieval.catalogue import Catalogue
