@@ -6,8 +6,7 @@ import html
 from dataclasses import asdict
 from typing import Any
 
-from agent.records import Query
-from agent.records import Recommendation, Reply
+from agent.records import Query, Recommendation, Reply
 
 #: Card badge text for each feedback signal a user can give on a card.
 MARKS: dict[str, str] = {"liked": "♥ You liked this", "disliked": "✕ Not for you", "seen": "✓ Already seen"}

@@ -285,7 +285,7 @@ class FeedbackStore:
     def profile(self, user_id: str) -> UserProfile:
         """Liked/disliked: the latest of those two signals per movie wins; seen: any ``seen`` event.
 
-        This mirrors :meth:`Session.feedback` (agent.conversation.session): "seen" never clears a like/dislike.
+        As in :meth:`~agent.conversation.session.Session.feedback`, "seen" never clears a like/dislike.
         """
         query = (
             select(feedback.c.id, feedback.c.movie_id, feedback.c.signal)

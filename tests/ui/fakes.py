@@ -60,7 +60,7 @@ MOVIES = [
 
 
 class FakeSession:
-    """Same public surface as :class:`~agent.conversation.session.Session`; picks: best-rated admitted movies."""
+    """The public surface of :class:`~agent.conversation.session.Session`; picks the best-rated movies."""
 
     def __init__(self, app: FakeAgent, session_id: str, user_id: str | None = None) -> None:
         self.app = app
