@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TypedDict, cast
 
 import numpy as np
@@ -10,142 +9,39 @@ import torch
 from scipy.special import erf
 from torch import nn
 
-from ranking.baselines import bucket_of, zscore
+from ranking.base import CatalogueRanker, finish_ranking, mmr_order, popularity_z
+from ranking.baselines import bucket_of
 from ranking.config import RankerConfig
 from ranking.model import SetModel
-from ranking.protocol import ScoredList
 from ranking.train import TrainedModel
 
+__all__ = ["Reranker", "finish_ranking", "mmr_order"]  # the last two moved to ranking.base
 
-def mmr_order(emb: np.ndarray, rel: np.ndarray, lam: float, top: int = 50) -> np.ndarray:
-    """Greedy maximal-marginal-relevance order of the first ``top`` items (rest unchanged).
 
-    ``emb`` holds unit item vectors in the current order, ``rel`` their relevance (higher is better,
-    already sorted descending); ``lam`` = 1 is pure relevance.
+class Reranker(CatalogueRanker):
+    """The shipped ranker: scores movie ids for a chat user given by liked / disliked movie ids.
+
+    Implements :class:`ranking.protocol.Ranker` through :class:`ranking.base.CatalogueRanker`:
+    ``rank_all`` uses the whole-catalogue blend, ``score`` the same blend evaluated only at the
+    candidates, mixed with the retrieval similarity by the weight tuned on validation users.
     """
-    head = min(top, len(rel))
-    if lam >= 1.0 or head < 3:
-        return np.arange(len(rel))
-    sim = emb[:head] @ emb[:head].T
-    r = rel[:head]
-    span = r.max() - r.min()
-    r = (r - r.min()) / span if span > 0 else np.zeros_like(r)
-    chosen = [0]
-    best_sim = sim[0].copy()
-    left = np.ones(head, dtype=bool)
-    left[0] = False
-    while left.any():
-        gain = np.where(left, lam * r - (1.0 - lam) * best_sim, -np.inf)
-        j = int(np.argmax(gain))
-        chosen.append(j)
-        left[j] = False
-        best_sim = np.maximum(best_sim, sim[j])
-    return np.concatenate([np.array(chosen, dtype=np.int64), np.arange(head, len(rel))])
-
-
-def finish_ranking(
-    ids: np.ndarray,
-    item_emb: np.ndarray,
-    rows: np.ndarray,
-    scores: np.ndarray,
-    config: RankerConfig,
-    k: int | None,
-) -> ScoredList:
-    """Sort by score (ties by movie id: stable under permutation), apply MMR, cut at ``k``."""
-    order = np.lexsort((ids[rows], -scores))
-    rows, scores = rows[order], scores[order]
-    perm = mmr_order(item_emb[rows], scores, config.mmr_lambda, config.mmr_top)
-    rows, scores = rows[perm], scores[perm]
-    if k is not None:
-        rows, scores = rows[:k], scores[:k]
-    return ScoredList(tuple(int(i) for i in ids[rows]), tuple(float(s) for s in scores))
-
-
-class Reranker:
-    """Scores movie ids for a chat user described by liked / disliked movie ids (implements ``Ranker``)."""
 
     def __init__(
         self, model: TrainedModel, config: RankerConfig | None = None, device: torch.device | str = "cpu"
     ) -> None:
+        super().__init__(model.item_ids, model.item_emb, config, log_pop=model.log_pop)
         self.model = model
-        self.config = config or RankerConfig()
         self._scorer = model.scorer(device)
-        self._row = {int(m): i for i, m in enumerate(model.item_ids)}
-        self._ids = np.asarray(model.item_ids, dtype=np.int64)
-        self._pop_z = zscore(model.log_pop[None, :])[0].astype(np.float64)
         self._fast = _CandidateScorer(model)
 
-    def _rows(self, ids: Sequence[int]) -> np.ndarray:
-        return np.array(sorted({self._row[int(i)] for i in ids if int(i) in self._row}), dtype=np.int64)
-
     def _catalogue_scores(self, liked: np.ndarray, disliked: np.ndarray) -> np.ndarray:
-        s = self._scorer.score_batch([liked], [disliked])[0]
-        if self.config.popularity_balance:
-            s = s - self.config.popularity_balance * self._pop_z
-        return s.astype(np.float64)
+        return self._scorer.score_batch([liked], [disliked])[0].astype(np.float64)
 
-    def _mmr(self, rows: np.ndarray, rel: np.ndarray) -> np.ndarray:
-        return mmr_order(self.model.item_emb[rows], rel, self.config.mmr_lambda, self.config.mmr_top)
+    def _candidate_scores(self, liked: np.ndarray, disliked: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return self._fast.scores(liked, disliked, rows)
 
-    def _finish(self, rows: np.ndarray, scores: np.ndarray, k: int | None) -> ScoredList:
-        return finish_ranking(self._ids, self.model.item_emb, rows, scores, self.config, k)
-
-    def score(
-        self,
-        liked: Sequence[int],
-        disliked: Sequence[int],
-        candidate_ids: Sequence[int],
-        text_sim: Sequence[float] | None = None,
-        *,
-        exclude: Sequence[int] = (),
-    ) -> ScoredList:
-        """Rerank ``candidate_ids`` (unknown ids, liked, disliked and ``exclude`` ids are dropped).
-
-        ``text_sim`` is the retrieval similarity of each candidate; its blend weight was tuned on
-        validation users. With ``mmr_lambda < 1`` the head is reordered for diversity.
-        """
-        if text_sim is not None and len(text_sim) != len(candidate_ids):
-            raise ValueError(f"text_sim has {len(text_sim)} values for {len(candidate_ids)} candidates")
-        lr, dr = self._rows(liked), self._rows(disliked)
-        banned = set(lr.tolist()) | set(dr.tolist()) | set(self._rows(exclude).tolist())
-        ts = np.zeros(len(candidate_ids)) if text_sim is None else np.asarray(text_sim, dtype=np.float64)
-        ts = np.nan_to_num(ts, nan=0.0, posinf=1.0, neginf=-1.0).tolist()
-        sims: dict[int, float] = {}
-        for mid, t in zip(candidate_ids, ts, strict=True):
-            row = self._row.get(int(mid))
-            if row is None or row in banned:
-                continue
-            sims[row] = max(sims.get(row, -np.inf), t)
-        if not sims:
-            return ScoredList()
-        rows = np.array(sorted(sims), dtype=np.int64)
-        base = self._fast.scores(lr, dr, rows)
-        if self.config.popularity_balance:
-            base = base - self.config.popularity_balance * self._pop_z[rows]
-        scores = zscore(base[None, :])[0].astype(np.float64)
-        if text_sim is not None and self.config.use_text_sim:
-            w = float(self.model.text_weights[bucket_of(len(lr))])
-            scores = scores + w * zscore(np.array([[sims[r] for r in rows]]))[0]
-        return self._finish(rows, np.nan_to_num(scores), None)
-
-    def rank_all(
-        self, liked: Sequence[int], disliked: Sequence[int], exclude: Sequence[int] = (), k: int = 50
-    ) -> ScoredList:
-        """The top ``k`` of the whole catalogue, never returning liked, disliked or ``exclude`` ids."""
-        lr, dr = self._rows(liked), self._rows(disliked)
-        scores = self._catalogue_scores(lr, dr)
-        keep = np.ones(len(scores), dtype=bool)
-        for r in (lr, dr, self._rows(exclude)):
-            keep[r] = False
-        rows = np.flatnonzero(keep)
-        s = scores[rows]
-        h = min(max(k, self.config.mmr_top), len(rows))
-        if k <= 0 or h == 0:
-            return ScoredList()
-        if h < len(rows):
-            head = np.argpartition(-s, h - 1)[:h]
-            rows, s = rows[head], s[head]
-        return self._finish(rows, s, k)
+    def _text_weight(self, n_liked: int) -> float:
+        return float(self.model.text_weights[bucket_of(n_liked)])
 
 
 class _MlpParams(TypedDict):
@@ -200,7 +96,7 @@ class _CandidateScorer:
         self.bias_m2 = float((self.bias**2).mean())
         emb = model.item_emb.astype(np.float64)
         self.emb, self.emb_mean, self.emb_m2 = emb, emb.mean(0), emb.T @ emb / n
-        self.pop_z = zscore(model.log_pop[None, :])[0].astype(np.float64)
+        self.pop_z = popularity_z(model.log_pop)
 
     @staticmethod
     def _z(values: np.ndarray, mean: float, m2: float) -> np.ndarray:
