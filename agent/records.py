@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from retrieval.types import Filters
+from retrieval.types import Filters, Movie
+
+ExplanationSource = Literal["llm", "template", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +58,30 @@ class Recommendation:
     genres: tuple[str, ...]
     score: float
     explanation: str
-    explanation_source: Literal["llm", "template", "none"] = "template"
+    explanation_source: ExplanationSource = "template"
     rating_mean: float | None = None
     rating_count: int = 0
     imdb_id: str | None = None
     tmdb_id: int | None = None
+
+    @classmethod
+    def of(
+        cls, movie: Movie, score: float, explanation: str = "", source: ExplanationSource = "none"
+    ) -> Recommendation:
+        """The card for ``movie``; an empty explanation becomes its title and genres."""
+        return cls(
+            movie_id=movie.movie_id,
+            title=movie.title,
+            year=movie.year,
+            genres=movie.genres,
+            score=float(score),
+            explanation=explanation or f"{movie.label}: {', '.join(movie.genres) or 'no genre listed'}.",
+            explanation_source=source,
+            rating_mean=movie.rating_mean,
+            rating_count=movie.rating_count,
+            imdb_id=movie.imdb_id,
+            tmdb_id=movie.tmdb_id,
+        )
 
     @property
     def label(self) -> str:
@@ -114,3 +135,14 @@ class Feedback:
     signal: Literal["liked", "disliked", "seen"]
     source: Literal["chat", "button"] = "button"
     meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnInput:
+    """One live turn's message and who sent it (``user_id`` None: anonymous, nothing is stored)."""
+
+    text: str
+    session_id: str
+    user_id: str | None = None
+    pending: tuple[str, ...] = ()  # notices waiting for this reply (e.g. a degraded component)
+    history: list[dict[str, str]] | None = None  # the session's transcript; the turn appends to it

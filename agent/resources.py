@@ -14,13 +14,11 @@ from agent.settings import Settings
 from retrieval.errors import DataError, IndexCorruptError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     import pandas as pd
 
     from agent.explain.explainer import Explainer
     from agent.prior.conversational import ConversationPrior
-    from ranking.protocol import ScoredList
+    from ranking.fallback import FallbackRanker
     from ranking.reranker import Reranker
     from retrieval.catalogue import Catalogue
     from retrieval.embeddings import Encoder
@@ -148,7 +146,7 @@ class Resources:
         (popularity + content, built in a second without training) serves instead, and a one-line
         notice with the ``reelchat train`` hint is logged and added to :attr:`notices`.
         """
-        from ranking import CheckpointError, Reranker, train
+        from ranking import CheckpointError, FallbackRanker, Reranker, train
         from ranking.registry import ModelRegistry
 
         with self._lock:
@@ -222,106 +220,4 @@ class Resources:
         _ = self.explainer
 
 
-class FallbackRanker:
-    """Stand-in for the trained reranker when its checkpoint is corrupt: popularity + content.
-
-    Same interface as :class:`ranking.reranker.Reranker` (``config``, ``score``, ``rank_all``, MMR
-    diversity and popularity knobs). Built from the ratings and item vectors in about a second.
-    """
-
-    POPULARITY_WEIGHT = 0.5  # against the content similarity to liked movies (both z-scored)
-    DISLIKE_WEIGHT = 0.5
-    TEXT_WEIGHT = 1.0
-
-    def __init__(self, item_ids: np.ndarray, log_pop: np.ndarray, item_emb: np.ndarray) -> None:
-        from ranking.baselines import Content, zscore
-        from ranking.config import RankerConfig
-
-        self.config = RankerConfig()
-        self._ids = np.asarray(item_ids, dtype=np.int64)
-        self._row = {int(m): i for i, m in enumerate(self._ids)}
-        self._content = Content(np.asarray(item_emb, dtype=np.float32))
-        self._pop_z = zscore(np.asarray(log_pop, dtype=np.float32)[None, :])[0].astype(np.float64)
-
-    @classmethod
-    def build(
-        cls, ratings: pd.DataFrame, item_ids: Sequence[int] | np.ndarray, item_emb: np.ndarray
-    ) -> FallbackRanker:
-        from ranking.baselines import Popularity
-        from ranking.interactions import build_interactions
-
-        return cls(
-            np.asarray(item_ids), Popularity.fit(build_interactions(ratings, item_ids)).log_counts, item_emb
-        )
-
-    def _rows(self, ids: Sequence[int]) -> np.ndarray:
-        return np.array(sorted({self._row[int(i)] for i in ids if int(i) in self._row}), dtype=np.int64)
-
-    def _catalogue_scores(self, lr: np.ndarray, dr: np.ndarray) -> np.ndarray:
-        from ranking.baselines import zscore
-
-        s = self._pop_z.copy()
-        if len(lr):
-            s = self.POPULARITY_WEIGHT * s + zscore(self._content.score_batch([lr], [dr]))[0]
-        if len(dr):
-            s -= self.DISLIKE_WEIGHT * zscore(self._content.score_batch([dr], [lr]))[0]
-        return s - self.config.popularity_balance * self._pop_z
-
-    def _finish(self, rows: np.ndarray, scores: np.ndarray, k: int | None) -> ScoredList:
-        from ranking.reranker import finish_ranking
-
-        return finish_ranking(self._ids, self._content.item_emb, rows, scores, self.config, k)
-
-    def score(
-        self,
-        liked: Sequence[int],
-        disliked: Sequence[int],
-        candidate_ids: Sequence[int],
-        text_sim: Sequence[float] | None = None,
-        *,
-        exclude: Sequence[int] = (),
-    ) -> ScoredList:
-        """Rerank ``candidate_ids`` (unknown, liked, disliked and ``exclude`` ids are dropped)."""
-        from ranking.baselines import zscore
-        from ranking.protocol import ScoredList
-
-        if text_sim is not None and len(text_sim) != len(candidate_ids):
-            raise ValueError(f"text_sim has {len(text_sim)} values for {len(candidate_ids)} candidates")
-        lr, dr = self._rows(liked), self._rows(disliked)
-        banned = set(lr.tolist()) | set(dr.tolist()) | set(self._rows(exclude).tolist())
-        ts = np.zeros(len(candidate_ids)) if text_sim is None else np.asarray(text_sim, dtype=np.float64)
-        sims: dict[int, float] = {}
-        for mid, t in zip(
-            candidate_ids, np.nan_to_num(ts, nan=0.0, posinf=1.0, neginf=-1.0).tolist(), strict=True
-        ):
-            row = self._row.get(int(mid))
-            if row is not None and row not in banned:
-                sims[row] = max(sims.get(row, -np.inf), t)
-        if not sims:
-            return ScoredList()
-        rows = np.array(sorted(sims), dtype=np.int64)
-        scores = zscore(self._catalogue_scores(lr, dr)[rows][None, :])[0].astype(np.float64)
-        if text_sim is not None and self.config.use_text_sim:
-            scores += self.TEXT_WEIGHT * zscore(np.array([[sims[r] for r in rows]]))[0]
-        return self._finish(rows, np.nan_to_num(scores), None)
-
-    def rank_all(
-        self, liked: Sequence[int], disliked: Sequence[int], exclude: Sequence[int] = (), k: int = 50
-    ) -> ScoredList:
-        """The top ``k`` of the whole catalogue, never returning liked, disliked or ``exclude`` ids."""
-        from ranking.protocol import ScoredList
-
-        lr, dr = self._rows(liked), self._rows(disliked)
-        scores = self._catalogue_scores(lr, dr)
-        keep = np.ones(len(scores), dtype=bool)
-        for r in (lr, dr, self._rows(exclude)):
-            keep[r] = False
-        rows = np.flatnonzero(keep)
-        h = min(max(k, self.config.mmr_top), len(rows))
-        if k <= 0 or h == 0:
-            return ScoredList()
-        head = np.argpartition(-scores[rows], h - 1)[:h] if h < len(rows) else np.arange(len(rows))
-        return self._finish(rows[head], scores[rows[head]], k)
-
-
-__all__ = ["FallbackRanker", "Resources", "locate_data"]
+__all__ = ["Resources", "locate_data"]

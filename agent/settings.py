@@ -1,11 +1,16 @@
-"""The one settings object, read at start-up from ``REELCHAT_*`` environment variables."""
+"""The one settings object, read at start-up from ``REELCHAT_*`` environment variables.
+
+Nested models read double-underscore variables: ``REELCHAT_LIMITS__MESSAGE_CHARS=2000``,
+``REELCHAT_PIPELINE__N_RETRIEVE=300``. The README's settings table lists every field; a test keeps the two
+in step.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,10 +18,41 @@ def _default_cache_dir() -> Path:
     return Path.home() / ".cache" / "reelchat"
 
 
+class Limits(BaseModel):
+    """Request limits: what one message, one turn and one server may take."""
+
+    message_chars: int = Field(default=4000, ge=1, description="longer messages are cut, with a notice")
+    max_picks: int = Field(default=20, ge=1, description="most picks one reply shows")
+    rate_per_minute: float = Field(default=60.0, gt=0, description="messages a session may send a minute")
+    rate_burst: int = Field(default=20, ge=1, description="messages a session may send at once")
+    turn_timeout_s: float | None = Field(
+        default=None, gt=0, description="a turn's time limit; default: LLM timeout + turn_slack_s"
+    )
+    turn_slack_s: float = Field(default=70.0, ge=0, description="a turn's time beyond the LLM timeout")
+    ui_concurrency: int = Field(default=4, ge=1, description="turns the web UI serves at once")
+    ui_queue_size: int = Field(default=64, ge=1, description="turns waiting in the web UI's queue")
+    api_sessions: int = Field(default=512, ge=1, description="API conversations kept in memory (LRU)")
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class PipelineConfig(BaseModel):
+    """Candidate pool sizes and ranking knobs of :class:`agent.pipeline.pipeline.Pipeline`."""
+
+    n_retrieve: int = Field(default=200, ge=1, description="candidates from the vector store")
+    n_cf: int = Field(default=1000, ge=0, description="candidates from the CF model (when movies are liked)")
+    n_prior: int = Field(default=1000, ge=0, description="most recommended movies of the ReDial prior")
+    n_related: int = Field(default=300, ge=0, description="movies named together with this conversation's")
+    text_weight: float = Field(default=1.0, description="the words against the liked-movies centroid")
+    diversity: float = Field(default=0.1, ge=0, le=1, description="base MMR trade-off")
+    genre_boost: float = Field(default=0.5, description="without a prior: lift for liked genres (z units)")
+
+
 class Settings(BaseSettings):
     """Process-wide settings. Build one with ``Settings()`` at start-up; never at import time."""
 
-    model_config = SettingsConfigDict(env_prefix="REELCHAT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="REELCHAT_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path | None = Field(
         default=None, description="Folder holding ml-latest-small/ (and optionally redial-ievalm/)."
@@ -26,14 +62,20 @@ class Settings(BaseSettings):
     llm: str = Field(
         default="smollm2", description="none | smollm2 | hf:ID | openai:MODEL@URL | ollama:MODEL"
     )
+    llm_timeout_s: float = Field(default=20.0, gt=0, description="time for one reply's explanations")
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in the cache dir.")
     device: str = Field(default="auto", description="auto | cpu | cuda | cuda:N")
-    agent_mode: Literal["plan", "llm"] = "plan"
     prior: Literal["all", "tune", "report", "none"] = Field(
         default="all",
         description="conversational prior from ReDial dialogues in the data folder: all, one half, none",
     )
-    llm_timeout_s: float = 20.0
+    limits: Limits = Field(default_factory=Limits)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+
+    @property
+    def turn_timeout_s(self) -> float:
+        """A turn's time limit: explicit, else the LLM timeout plus the rest of a turn under load."""
+        return float(self.limits.turn_timeout_s or self.llm_timeout_s + self.limits.turn_slack_s)
 
     @property
     def index_dir(self) -> Path:

@@ -45,11 +45,11 @@ def run(llm: str, turns: int) -> dict[str, float]:
     load_s = time.perf_counter() - t0
     app.start_session().send("warm up: I like Heat")
 
-    vec = app.pipeline.query_vector([], "space horror on a ship")
+    vec = app.engine.pipeline.query_vector([], "space horror on a ship")
     base = []
     for _ in range(20):
         t = time.perf_counter()
-        app.pipeline.retriever.search_vector(vec, filters=None, exclude_ids=(), n=200)
+        app.engine.pipeline.retriever.search_vector(vec, filters=None, exclude_ids=(), n=200)
         base.append((time.perf_counter() - t) * 1000)
 
     lat, ttft = [], []

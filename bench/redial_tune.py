@@ -40,7 +40,7 @@ def fold_of(dialog_id: str) -> int:
 
 def _recorder(app: Any, prior: Any) -> Any:
     """Install (and return) a blend on ``app``'s pipeline that keeps the last feature matrix it built."""
-    from agent.prior.blend import PriorBlend
+    from agent.prior.blend import BlendWeights, PriorBlend
 
     class Recorder(PriorBlend):
         last: tuple[np.ndarray, np.ndarray] | None = None
@@ -50,8 +50,8 @@ def _recorder(app: Any, prior: Any) -> Any:
             self.last = out
             return out
 
-    pipe = app.pipeline
-    rec = Recorder(app.catalogue, pipe.item_emb, prior, pipe.config.blend)
+    pipe = app.engine.pipeline
+    rec = Recorder(app.catalogue, pipe.item_emb, prior, BlendWeights.load())
     pipe.blend = rec
     return rec
 
@@ -169,10 +169,9 @@ def tuning_users(app: Any, n: int, seed: int = 1) -> tuple[list, list[int]]:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("REELCHAT_LLM", "none")
     from agent.app import RecommenderAgent
-    from agent.pipeline.pipeline import PipelineConfig
     from agent.prior.blend import FEATURES, BlendWeights
     from agent.prior.conversational import ConversationPrior
-    from agent.settings import Settings
+    from agent.settings import PipelineConfig, Settings
     from retrieval.redial import TitleMapper, load_turns
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -190,14 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-prior", type=int)
     ap.add_argument("--n-related", type=int)
     args = ap.parse_args(argv)
-    settings = Settings(llm="none", prior="none")
+    knobs = {k: getattr(args, k) for k in ("n_cf", "n_prior", "n_related") if getattr(args, k) is not None}
+    settings = Settings(llm="none", prior="none", pipeline=PipelineConfig(diversity=0.0, **knobs))
     turns_path = args.turns or Path(settings.data_dir or ".") / "redial-ievalm" / "dev_turns.jsonl"
     t0 = time.perf_counter()
     app = RecommenderAgent.load(settings, progress=False)
-    app.pipeline.config.diversity = 0.0
-    for key in ("n_cf", "n_prior", "n_related"):
-        if getattr(args, key) is not None:
-            setattr(app.pipeline.config, key, getattr(args, key))
     mapper = TitleMapper.from_path(app.catalogue, turns_path.parent / "id2info.json")
     tune = [t for t in load_turns(turns_path) if t.half == "tune"]
     folds = {f: [t for t in tune if fold_of(t.dialog_id) == f] for f in (0, 1)}
@@ -211,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
 
         users, excluded = tuning_users(app, args.sim_users)
         tuner = holdout_app(app, excluded, progress=True, name="eval-tune")
-        tuner.pipeline.config.diversity = PipelineConfig().diversity  # as the simulator's users see it
+        pipe = tuner.engine.pipeline  # the simulator's users see the default diversity
+        pipe.config = pipe.config.model_copy(update={"diversity": PipelineConfig().diversity})
         prior = ConversationPrior.from_turns(tune, mapper)
         for r in simulated_rows(tuner, users, prior):
             sim[r["user"] % 2].append(r)

@@ -28,7 +28,7 @@ from retrieval.catalogue import Catalogue
 from retrieval.embeddings import Encoder
 from retrieval.index import IndexConfig, MovieIndex
 from retrieval.retriever import ExactRetriever
-from retrieval.types import Candidates, Filters
+from retrieval.types import Filters, ScoredList
 
 TARGETS = {"filtered_p95_ms": 50.0, "recall": 0.99, "cold_build_s": 90.0}
 _SUBJECTS = [
@@ -81,7 +81,7 @@ def load_full_catalogue(ml_dir: Path, redial_dir: Path | None) -> Catalogue:
     raise SystemExit("no load_catalogue() found in retrieval.catalogue_loader or retrieval.movielens")
 
 
-def _timed(fn: Callable[[], Candidates]) -> tuple[Candidates, float]:
+def _timed(fn: Callable[[], ScoredList]) -> tuple[ScoredList, float]:
     start = time.perf_counter()
     result = fn()
     return result, (time.perf_counter() - start) * 1000
@@ -91,7 +91,7 @@ def _pct(values: Sequence[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 2) if values else float("nan")
 
 
-def _recall(got: Candidates, want: Candidates) -> float:
+def _recall(got: ScoredList, want: ScoredList) -> float:
     return len(set(got.ids) & set(want.ids)) / len(want.ids) if want.ids else 1.0
 
 

@@ -1,27 +1,16 @@
-"""Interfaces shared by the rankers: scored lists, whole-catalogue scorers and pluggable rankers."""
+"""Interfaces shared by the rankers: whole-catalogue scorers and pluggable rankers.
+
+A ranker returns :class:`retrieval.types.ScoredList`, the one ranked-ids record of retrieval and ranking.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-
-@dataclass(frozen=True, slots=True)
-class ScoredList:
-    """Movie ids, best first, with parallel scores (higher is better)."""
-
-    ids: tuple[int, ...] = ()
-    scores: tuple[float, ...] = ()
-
-    def __post_init__(self) -> None:
-        if len(self.ids) != len(self.scores):
-            raise ValueError("ids and scores differ in length")
-
-    def __len__(self) -> int:
-        return len(self.ids)
+from retrieval.types import ScoredList
 
 
 @runtime_checkable

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrieval.errors import IndexCorruptError, ReelChatError
-from retrieval.types import Candidates, Filters
+from retrieval.types import Filters, ScoredList
 
 if TYPE_CHECKING:
     from retrieval.index import MovieIndex
@@ -31,14 +31,14 @@ class GuardedRetriever:
 
     def search(
         self, text: str, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
+    ) -> ScoredList:
         if self.index is None:
             raise self.error or IndexCorruptError(f"vector index at {self.where} is not available")
         return self.search_vector(self.index.encoder.encode([text])[0], filters, exclude_ids, n)
 
     def search_vector(
         self, vec: np.ndarray, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
+    ) -> ScoredList:
         if self.index is None:
             raise self.error or IndexCorruptError(f"vector index at {self.where} is not available")
         try:

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from retrieval.catalogue import Catalogue
 from retrieval.embeddings import Encoder, catalogue_embeddings, embeddings_fingerprint
 from retrieval.errors import IndexCorruptError, ReelChatError
-from retrieval.types import Candidates, Filters, Movie
+from retrieval.types import Filters, Movie, ScoredList
 
 log = logging.getLogger(__name__)
 
@@ -183,18 +183,18 @@ class MovieIndex:
     # ----------------------------------------------------------------------------------------- search
     def search(
         self, text: str, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
+    ) -> ScoredList:
         """Encode ``text`` and return the ``n`` most similar admitted movies."""
         return self.search_vector(self.encoder.encode([text])[0], filters, exclude_ids, n)
 
     def search_vector(
         self, vec: np.ndarray, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
+    ) -> ScoredList:
         """Top ``n`` admitted, non-excluded movies by cosine similarity (``1 - distance``), best first."""
         total = len(self.catalogue)
         excluded = {int(i) for i in exclude_ids if int(i) in self.catalogue}
         if n <= 0 or total == 0:
-            return Candidates(meta={"retriever": "chroma", "strategy": "none"})
+            return ScoredList(meta={"retriever": "chroma", "strategy": "none"})
         query = np.asarray(vec, dtype=np.float32).reshape(-1)
         if _is_empty(filters):
             ids, scores = self._query(query, min(total, n + len(excluded)), None)
@@ -205,7 +205,7 @@ class MovieIndex:
         n_excluded = int(admitted[self.catalogue.rows(excluded)].sum()) if excluded else 0
         wanted = min(n, n_admitted - n_excluded)
         if wanted <= 0:
-            return Candidates(meta={"retriever": "chroma", "strategy": "empty"})
+            return ScoredList(meta={"retriever": "chroma", "strategy": "empty"})
         if n_admitted <= self.config.exact_max_admitted:
             return self._exact_subset(query, admitted, excluded, n)
         k = min(total, math.ceil((n + n_excluded) * total / n_admitted * 1.25) + 20)
@@ -227,14 +227,14 @@ class MovieIndex:
         excluded: set[int],
         n: int,
         strategy: str = "exact-subset",
-    ) -> Candidates:
+    ) -> ScoredList:
         allowed = admitted.copy()
         if excluded:
             allowed[self.catalogue.rows(excluded)] = False
         rows = np.flatnonzero(allowed)
         scores = self.vectors()[rows] @ (query / (np.linalg.norm(query) or 1.0))
         order = np.lexsort((rows, -scores))[:n]  # by score, ties by ascending id
-        return Candidates(
+        return ScoredList(
             ids=tuple(int(i) for i in self.catalogue.ids[rows[order]]),
             scores=tuple(float(s) for s in scores[order]),
             meta={"retriever": "chroma", "strategy": strategy},
@@ -263,13 +263,13 @@ class MovieIndex:
         admitted: np.ndarray | None,
         n: int,
         strategy: str,
-    ) -> Candidates:
+    ) -> ScoredList:
         keep = [
             (i, s)
             for i, s in zip(ids, scores, strict=True)
             if i not in excluded and (admitted is None or admitted[self.catalogue.row(i)])
         ][:n]
-        return Candidates(
+        return ScoredList(
             ids=tuple(i for i, _ in keep),
             scores=tuple(s for _, s in keep),
             meta={"retriever": "chroma", "strategy": strategy},

@@ -14,7 +14,7 @@ from retrieval.catalogue import Catalogue
 from retrieval.embeddings import Encoder, catalogue_embeddings
 from retrieval.errors import ReelChatError
 from retrieval.index import IndexConfig, MovieIndex
-from retrieval.types import Candidates, Filters
+from retrieval.types import Filters, ScoredList
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,11 @@ class Retriever(Protocol):
 
     def search(
         self, text: str, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates: ...
+    ) -> ScoredList: ...
 
     def search_vector(
         self, vec: np.ndarray, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates: ...
+    ) -> ScoredList: ...
 
 
 class ChromaRetriever:
@@ -40,12 +40,12 @@ class ChromaRetriever:
 
     def search(
         self, text: str, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
+    ) -> ScoredList:
         return self.index.search(text, filters, exclude_ids, n)
 
     def search_vector(
         self, vec: np.ndarray, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
+    ) -> ScoredList:
         return self.index.search_vector(vec, filters, exclude_ids, n)
 
 
@@ -75,15 +75,15 @@ class ExactRetriever:
 
     def search(
         self, text: str, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
+    ) -> ScoredList:
         return self.search_vector(self.encoder.encode([text])[0], filters, exclude_ids, n)
 
     def search_vector(
         self, vec: np.ndarray, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
+    ) -> ScoredList:
         meta = {"retriever": "exact"}
         if n <= 0 or len(self.catalogue) == 0:
-            return Candidates(meta=meta)
+            return ScoredList(meta=meta)
         q = np.asarray(vec, dtype=np.float32).reshape(-1)
         q = q / (np.linalg.norm(q) or 1.0)
         scores = self.matrix @ q
@@ -93,12 +93,12 @@ class ExactRetriever:
             allowed[self.catalogue.rows(excluded)] = False
         rows = np.flatnonzero(allowed)
         if rows.size == 0:
-            return Candidates(meta=meta)
+            return ScoredList(meta=meta)
         sub = scores[rows]
         k = min(n, rows.size)
         top = np.argpartition(-sub, k - 1)[:k] if k < rows.size else np.arange(rows.size)
         top = top[np.lexsort((rows[top], -sub[top]))]  # by score, ties by row (= ascending id)
-        return Candidates(
+        return ScoredList(
             ids=tuple(int(self.catalogue.ids[r]) for r in rows[top]),
             scores=tuple(float(s) for s in sub[top]),
             meta=meta,
@@ -133,15 +133,15 @@ class FallbackRetriever:
 
     def search(
         self, text: str, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
+    ) -> ScoredList:
         return self._call("search", text, filters, exclude_ids, n)
 
     def search_vector(
         self, vec: np.ndarray, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
+    ) -> ScoredList:
         return self._call("search_vector", vec, filters, exclude_ids, n)
 
-    def _call(self, method: str, query: object, *args: object) -> Candidates:
+    def _call(self, method: str, query: object, *args: object) -> ScoredList:
         from chromadb.errors import ChromaError
 
         if self._fallback is None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from retrieval.catalogue import Catalogue
 from retrieval.retriever import Retriever
-from retrieval.types import Candidates, Filters
+from retrieval.types import Filters, ScoredList
 
 DEFAULT_PRIOR = 0.1
 
@@ -35,14 +35,14 @@ def search(
     k: int = 10,
     prior: float = DEFAULT_PRIOR,
     pool: int = 200,
-) -> Candidates:
+) -> ScoredList:
     """Top ``k`` by ``similarity + prior * popularity`` among the ``pool`` most similar movies."""
     found = retriever.search(text, filters=filters, exclude_ids=exclude_ids, n=max(pool, k))
     if prior == 0.0 or not found.ids:
-        return Candidates(found.ids[:k], found.scores[:k], dict(found.meta))
+        return ScoredList(found.ids[:k], found.scores[:k], dict(found.meta))
     pop = popularity(catalogue)
     scored = sorted(
         ((s + prior * pop.get(mid, 0.0), mid) for mid, s in zip(found.ids, found.scores, strict=True)),
         key=lambda t: (-t[0], t[1]),
     )[:k]
-    return Candidates(tuple(m for _, m in scored), tuple(float(s) for s, _ in scored), dict(found.meta))
+    return ScoredList(tuple(m for _, m in scored), tuple(float(s) for s, _ in scored), dict(found.meta))

@@ -48,8 +48,11 @@ class Filters:
 
 
 @dataclass(frozen=True, slots=True)
-class Candidates:
-    """Ranked candidates: parallel tuples of movie ids and scores (higher is better)."""
+class ScoredList:
+    """Movie ids, best first, with parallel scores (higher is better): what retrievers and rankers return.
+
+    ``meta`` says how a retriever found them (strategy, backend); rankers leave it empty.
+    """
 
     ids: tuple[int, ...] = ()
     scores: tuple[float, ...] = ()

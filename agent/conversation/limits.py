@@ -1,8 +1,8 @@
-"""Request limits: a per-session token-bucket rate limiter, turn time-outs and memory measurement.
+"""Request limits at work: a per-session token-bucket rate limiter, turn time-outs and memory measurement.
 
-Defaults (see docs/reliability.md): a session may send ``RATE_BURST`` messages at once and then
-``RATE_PER_MINUTE`` a minute; a turn that takes longer than ``TURN_TIMEOUT_S`` is answered with a
-polite time-out reply while its work finishes in the background.
+The numbers come from :class:`agent.settings.Limits` (see docs/reliability.md): a session may send
+``rate_burst`` messages at once and then ``rate_per_minute`` a minute; a turn that takes longer than its time
+limit is answered with a polite time-out reply while its work finishes in the background.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from agent.settings import DEFAULT_LIMITS
+
 _T = TypeVar("_T")
 
-RATE_PER_MINUTE = 60.0
-RATE_BURST = 20
-TURN_TIMEOUT_S = 90.0  # above the LLM timeout (20 s) plus the rest of a turn under load
 MAX_TRACKED_SESSIONS = 10_000
 
 
@@ -53,8 +52,8 @@ class RateLimiter:
 
     def __init__(
         self,
-        per_minute: float = RATE_PER_MINUTE,
-        burst: int = RATE_BURST,
+        per_minute: float = DEFAULT_LIMITS.rate_per_minute,
+        burst: int = DEFAULT_LIMITS.rate_burst,
         *,
         max_keys: int = MAX_TRACKED_SESSIONS,
         clock: Callable[[], float] = time.monotonic,
@@ -187,9 +186,6 @@ def memory(pid: int | None = None) -> Memory:
 
 
 __all__ = [
-    "RATE_BURST",
-    "RATE_PER_MINUTE",
-    "TURN_TIMEOUT_S",
     "Decision",
     "Memory",
     "RateLimiter",

@@ -1,33 +1,50 @@
-"""One conversation: ``send``/``stream`` a message, get a :class:`Reply`."""
+"""One conversation: ``send``/``stream`` a message, get a :class:`Reply`.
+
+A :class:`Session` holds one conversation's state and runs each turn through a :class:`TurnRunner` (the
+shared :class:`~agent.conversation.engine.TurnEngine` in the product, a fake in unit tests).
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from agent.conversation.compose import compose_header, compose_notices
-from agent.conversation.limits import TURN_TIMEOUT_S, TurnTimeout, iter_with_timeout
-from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step
-from agent.understanding.state import SessionState, apply_understanding
-
-if TYPE_CHECKING:
-    from agent.app import RecommenderAgent
-    from agent.group.recommend import GroupResult
-    from agent.pipeline.pipeline import PipelineResult
+from agent.conversation.limits import RateLimiter, TurnTimeout, iter_with_timeout
+from agent.records import Feedback, Reply, ReplyChunk, TurnInput
+from agent.understanding.state import SessionState
+from retrieval.catalogue import Catalogue
+from retrieval.titles import TitleResolver
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 4000
+
+class TurnRunner(Protocol):
+    """What a session needs from the engine that runs its turns."""
+
+    @property
+    def catalogue(self) -> Catalogue: ...
+
+    @property
+    def resolver(self) -> TitleResolver: ...
+
+    @property
+    def limiter(self) -> RateLimiter: ...
+
+    @property
+    def turn_timeout_s(self) -> float: ...
+
+    def turn(self, state: SessionState, turn: TurnInput) -> Iterator[ReplyChunk]: ...
+
+    def record_feedback(self, user_id: str | None, session_id: str, feedback: Feedback) -> str | None: ...
 
 
 class Session:
-    """Independent per-user state over a shared :class:`RecommenderAgent`. Thread-safe per session."""
+    """Independent per-user state over a shared turn engine. Thread-safe per session."""
 
-    def __init__(self, app: RecommenderAgent, session_id: str, user_id: str | None = None) -> None:
-        self.app = app
+    def __init__(self, engine: TurnRunner, session_id: str, user_id: str | None = None) -> None:
+        self.engine = engine
         self.session_id = session_id
         self.user_id = user_id
         self.state = SessionState()
@@ -48,21 +65,24 @@ class Session:
     def stream(self, message: str) -> Iterator[ReplyChunk]:
         """Yield the reply as it is produced: header first, then each checked recommendation.
 
-        A session over its rate limit, or a turn past ``TURN_TIMEOUT_S``, gets a polite one-line reply.
+        A session over its rate limit, or a turn past the engine's time limit, gets a polite one-line reply.
         """
-        decision = self.app.limiter.check(self.session_id)
+        decision = self.engine.limiter.check(self.session_id)
         if not decision.allowed:
             yield self._refusal(decision.notice, "rate limited")
             return
+        timeout = self.engine.turn_timeout_s
         try:
-            yield from iter_with_timeout(self._locked_turn(message), TURN_TIMEOUT_S)
+            yield from iter_with_timeout(self._locked_turn(message), timeout)
         except TurnTimeout as err:
             log.error("session %s: turn timed out (%s)", self.session_id, err)
             yield self._refusal(f"Sorry, {err}. Please try again.", "timeout")
 
     def _locked_turn(self, message: str) -> Iterator[ReplyChunk]:
         with self._lock:
-            yield from self._turn(message)
+            pending, self.notices = tuple(self.notices), []
+            turn = TurnInput(message, self.session_id, self.user_id, pending, self.history)
+            yield from self.engine.turn(self.state, turn)
 
     def _refusal(self, text: str, error: str) -> ReplyChunk:
         reply = Reply(text=text, recommendations=(), query=self.state.query(), error=error)
@@ -70,7 +90,7 @@ class Session:
 
     def feedback(self, movie_id: int, signal: str, source: str = "button") -> str:
         """Record a card button click ("liked", "disliked", "seen"); the next reply honours it."""
-        movie = self.app.catalogue.find(movie_id)
+        movie = self.engine.catalogue.find(movie_id)
         if movie is None:
             return f"Unknown movie id {movie_id}."
         if signal not in ("liked", "disliked", "seen"):
@@ -83,21 +103,14 @@ class Session:
             target = {"liked": st.liked, "disliked": st.disliked, "seen": st.seen}[signal]
             if movie_id not in target:
                 target.append(movie_id)
-            problem = self.app.record_feedback(self, Feedback(movie_id, signal, source))  # type: ignore[arg-type]
-        verb = {"liked": "you liked", "disliked": "it's not for you", "seen": "you've seen"}[signal]
-        return f"Noted: {verb} {movie.label}." + (f" {problem}" if problem else "")
-
-    def _record_stated(self, before: tuple[list[int], list[int], list[int]]) -> list[str]:
-        """Store what this message newly said about movies (liked/disliked/seen), as chat feedback."""
-        problems: list[str] = []
-        now = (self.state.liked, self.state.disliked, self.state.seen)
-        for signal, old, new in zip(("liked", "disliked", "seen"), before, now, strict=True):
-            for mid in new:
-                if mid not in old:
-                    problem = self.app.record_feedback(self, Feedback(mid, signal, "chat"))  # type: ignore[arg-type]
-                    if problem and problem not in problems:
-                        problems.append(problem)
-        return problems
+            fb = Feedback(movie_id, signal, source)  # type: ignore[arg-type]
+            problem = self.engine.record_feedback(self.user_id, self.session_id, fb)
+        said = {
+            "liked": f"you liked {movie.label}",
+            "disliked": f"{movie.label} isn't for you",
+            "seen": f"you've seen {movie.label}",
+        }[signal]
+        return f"Noted: {said}." + (f" {problem}" if problem else "")
 
     def remove_constraint(self, kind: str, value: str | int | None = None) -> None:
         """Drop one understood constraint (the UI's removable chips)."""
@@ -106,6 +119,7 @@ class Session:
                 _drop_constraint(st, kind, value)
 
     def reset(self) -> None:
+        """Forget the whole conversation."""
         with self._lock:
             self.state.reset()
             self.history.clear()
@@ -169,107 +183,18 @@ class Session:
         unknown: list[int | str] = []  # unknown ids stay ints, unresolved titles strings
         for ref in refs:
             if isinstance(ref, int):
-                if ref in self.app.catalogue:
+                if ref in self.engine.catalogue:
                     found.append(ref)
                 else:
                     unknown.append(ref)
                 continue
             text = str(ref).strip()
-            matches = self.app.resolver.resolve(text, limit=1) if text else []
+            matches = self.engine.resolver.resolve(text, limit=1) if text else []
             if matches and matches[0].score >= 0.7:
                 found.append(int(matches[0].movie_id))
             elif text:
                 unknown.append(text)
         return found, unknown
-
-    def _understand_group(self, text: str):  # type: ignore[no-untyped-def]
-        """Group-aware understanding, or None for a single viewer's message (handled as before)."""
-        from agent.group.members import apply_group_message, mentions_members
-
-        if not mentions_members(text, list(self.state.members)):
-            return None
-        spans = [(s.start, s.end) for s in self.app.resolver.find_mentions(text)]
-        return apply_group_message(self.state, text, self.app.understand, self.app.catalogue, spans)
-
-    # -- one turn -----------------------------------------------------------------------------------
-    def _turn(self, message: str) -> Iterator[ReplyChunk]:
-        steps: list[Step] = []
-        notices: list[str] = self.notices
-        self.notices = []
-        text = message if isinstance(message, str) else ""
-        text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
-        if not text.strip():
-            reply = Reply(
-                text="Tell me about movies you like, or what you're in the mood for.",
-                recommendations=(),
-                query=self.state.query(),
-                error="empty message",
-            )
-            yield ReplyChunk(reply.text, reply=reply, done=True)
-            return
-        if len(text) > MAX_MESSAGE_CHARS:
-            text = text[:MAX_MESSAGE_CHARS]
-            notices.append(
-                f"Your message was long, so I read only its first {MAX_MESSAGE_CHARS:,} characters."
-            )
-
-        t0 = time.perf_counter()
-        group = self._understand_group(text)
-        if group is None:
-            understanding = self.app.understand(text)
-            before = (list(self.state.liked), list(self.state.disliked), list(self.state.seen))
-            notices += apply_understanding(self.state, understanding, self.app.catalogue)
-            notices += self._record_stated(before)
-        else:
-            understanding, group_notices = group
-            notices += group_notices
-        notices += self.app.mention_notices(understanding)
-        steps.append(Step("understand", self.app.describe_query(self.state), _ms(t0)))
-
-        group_result: GroupResult | None = None
-        result: PipelineResult | GroupResult
-        self.app.refresh_model()
-        if self.state.members:
-            from agent.group.recommend import GroupRecommender
-
-            result = group_result = GroupRecommender(self.app.pipeline, self.app.catalogue).run(self.state)
-        else:
-            result = self.app.pipeline.run(self.state)
-        steps += result.steps
-        if result.shortfall:
-            notices.append(result.shortfall)
-        picks = result.picks
-        query = self.state.query()
-        header = compose_header(self.app.catalogue, query, len(picks), understanding)
-        if group_result is not None:
-            from agent.group.recommend import group_header
-
-            header = group_header(header, group_result.members)
-        lead = "\n".join([*compose_notices(notices), header]).strip()
-        yield ReplyChunk(lead + "\n")
-
-        recs: list[Recommendation] = []
-        t1 = time.perf_counter()
-        if group_result is not None:
-            from agent.group.recommend import explain_group
-
-            explained = explain_group(self.app, self.state, group_result)
-        else:
-            explained = self.app.explain_picks(self.state, picks)
-        for rec in explained:
-            recs.append(rec)
-            line = f"\n{len(recs)}. **{rec.label}** — {rec.explanation}"
-            yield ReplyChunk(line, recommendation=rec)
-        if recs:
-            steps.append(Step("explain", f"{len(recs)} explanations", _ms(t1)))
-
-        self.state.last_picks = [r.movie_id for r in recs]
-        self.state.shown += [r.movie_id for r in recs if r.movie_id not in self.state.shown]
-        body = lead + "".join(f"\n{i}. **{r.label}** — {r.explanation}" for i, r in enumerate(recs, 1))
-        self.history += [{"role": "user", "content": text}, {"role": "assistant", "content": body}]
-        reply = Reply(body, tuple(recs), query, tuple(steps), tuple(notices))
-        self.app.record_turn(self, text, reply)
-        yield ReplyChunk("", reply=reply, done=True)
 
 
 def _drop_constraint(st: SessionState, kind: str, value: str | int | None) -> None:
@@ -291,7 +216,3 @@ def _drop_constraint(st: SessionState, kind: str, value: str | int | None) -> No
         st.year_max = None
     elif kind == "text":
         st.text, st.mood = "", []
-
-
-def _ms(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000.0

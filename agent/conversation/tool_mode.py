@@ -1,4 +1,4 @@
-"""LLM-driven turns (``REELCHAT_AGENT_MODE=llm``): a tool-calling chat model drives the same pipeline.
+"""LLM-driven turns: a tool-calling chat model drives the same pipeline (not wired into the product yet).
 
 The model may resolve titles and search with filters; its final picks are still validated against the
 catalogue, the session's hard constraints and exclusions. Any failure returns ``None`` so the caller
@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import StructuredTool
 
+from agent.pipeline.pipeline import PipelineRequest
 from agent.understanding.state import SessionState
 from retrieval.types import Filters
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from agent.app import RecommenderAgent
+    from agent.conversation.engine import TurnEngine
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,14 @@ def _prompt(name: str) -> str:
 class ToolDrivenTurn:
     """Runs one turn through a tool loop; returns validated ``(movie_id, score)`` picks or ``None``."""
 
-    def __init__(self, app: RecommenderAgent, model: BaseChatModel, max_steps: int = 6) -> None:
-        self.app = app
+    def __init__(self, engine: TurnEngine, model: BaseChatModel, max_steps: int = 6) -> None:
+        self.engine = engine
         self.max_steps = max_steps
         self.tools = self._make_tools()
         self.model = model.bind_tools(self.tools)
 
     def _make_tools(self) -> list[StructuredTool]:
-        app = self.app
+        app = self.engine
 
         def resolve_title(title: str) -> str:
             """Find catalogue movies matching a title; returns JSON [{movie_id, label}]."""
@@ -73,7 +74,7 @@ class ToolDrivenTurn:
                 text=text[:300] or st.text,
                 k=max(1, min(20, int(k))),
             )
-            result = app.pipeline.run(tmp)
+            result = app.pipeline.run(PipelineRequest.from_state(tmp))
             return json.dumps(
                 [
                     {
@@ -128,7 +129,7 @@ class ToolDrivenTurn:
                 mid = int(raw)
             except (TypeError, ValueError):
                 continue
-            movie = self.app.catalogue.find(mid)
+            movie = self.engine.catalogue.find(mid)
             if movie and mid not in excluded and filters.admits(movie) and mid not in dict(picks):
                 picks.append((mid, 1.0 - 0.01 * len(picks)))
         return picks[: state.k] or None

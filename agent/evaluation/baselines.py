@@ -10,7 +10,6 @@ import pandas as pd
 
 from agent.evaluation.metrics import summarise_recall
 from agent.evaluation.redial import TurnInput, Variant, recommendation_prior
-from agent.evaluation.variants import SimilarityRanker, replay_state
 from ranking.baselines import Popularity, SparseItemModel, fit_ease
 from ranking.interactions import build_interactions
 from retrieval.catalogue import Catalogue
@@ -85,23 +84,9 @@ def agent_variant(app: Any, k: int = 50) -> Variant:
 
 def no_reranker_variant(app: Any, k: int = 50) -> Variant:
     """The agent's understanding and pipeline with the CF reranker replaced by retrieval similarity."""
-    from agent.pipeline.pipeline import Pipeline
+    from agent.evaluation.variants import without_reranker
 
-    res = app.resources
-    pipe = Pipeline(
-        app.catalogue,
-        res.retriever(),
-        SimilarityRanker(app.catalogue),
-        res.item_embeddings,
-        res.encoder,
-        app.pipeline_config,
-        fallback_retriever=res.exact_retriever(),
-    )
-
-    def run(inp: TurnInput) -> list[int]:
-        return [mid for mid, _ in pipe.run(replay_state(app, inp.messages, k), k=k).picks]
-
-    return run
+    return agent_variant(without_reranker(app), k)
 
 
 def tune_ease(
@@ -145,7 +130,7 @@ def build_variants(
     variants: dict[str, Variant] = {
         "agent": agent_variant(app, k),
         "agent, no reranker": no_reranker_variant(app, k),
-        "retrieval only": RetrievalBaseline(app.pipeline, cat, app.resources.item_embeddings, k),
+        "retrieval only": RetrievalBaseline(app.engine.pipeline, cat, app.resources.item_embeddings, k),
         "popularity": ScoreBaseline(cat.ids, log_pop, k),
     }
     lam, ease, lam_scores = tune_ease(ratings, cat, tune_turns, mapper)

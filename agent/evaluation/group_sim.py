@@ -108,7 +108,7 @@ def score_group(rec: GroupRecommender, group: SynthGroup, strategies: Sequence[s
     state = group_state(group)
     members = state.member_list()
     exclude = state.excluded_ids()
-    ids = rec.candidates(members, "", group_filters(members), exclude)
+    ids = rec.candidates(members, "", group_filters(members), exclude, [])
     ms = rec.member_scores(members, ids, "", exclude)
     pool = np.asarray(ms.ids, dtype=np.int64)
     out: dict[str, tuple[float, ...]] = {}

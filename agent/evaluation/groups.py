@@ -56,7 +56,7 @@ def eval_groups(app: Any, n_per_kind: int, seed: int, out: Path, progress: bool 
     ratings = app.resources.ratings
     held, note = held_out_users(ratings, app.catalogue, seed=0)
     groups = make_groups(ratings, app.catalogue, held, n_per_kind, seed=seed)
-    rec = GroupRecommender(app.pipeline, app.catalogue)
+    rec = GroupRecommender(app.engine.pipeline, app.catalogue)
     outcomes = run_groups(
         rec, groups, tuple(STRATEGIES), lambda g: tqdm(g, desc="groups", unit="group", disable=not progress)
     )

@@ -291,11 +291,8 @@ def holdout_app(
     res.settings = res.settings.model_copy(update={"cache_dir": res.settings.cache_dir / name})
     res._reranker = None
     res.progress = progress
-    clone = copy.copy(app)
-    clone.__dict__.pop("pipeline", None)
-    clone.__dict__.pop("evidence", None)
-    clone.resources = res
-    _ = clone.pipeline  # trains (or loads) the held-out model now, with progress bars
+    clone = type(app)(res)
+    _ = clone.engine.pipeline  # trains (or loads) the held-out model now, with progress bars
     return clone
 
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from agent.settings import DEFAULT_LIMITS
 from agent.understanding.deltas import Understanding
 from agent.understanding.state import SessionState, apply_understanding
 from retrieval.catalogue import Catalogue
@@ -300,6 +301,8 @@ def apply_group_message(
     understand: Callable[[str], Understanding],
     catalogue: Catalogue,
     spans: Sequence[tuple[int, int]],
+    *,
+    max_picks: int = DEFAULT_LIMITS.max_picks,
 ) -> tuple[Understanding, list[str]] | None:
     """Fold a message that talks about group members into ``state``; None when it names no member
     and the session has none (the caller then handles it as a single viewer's message)."""
@@ -309,7 +312,7 @@ def apply_group_message(
     notices: list[str] = []
     parsed = [(c.subject, understand(c.text)) for c in turn.clauses]
     main = merge([u if who in (SPEAKER, GROUP) else shared(u) for who, u in parsed])
-    notices += apply_understanding(state, main, catalogue)
+    notices += apply_understanding(state, main, catalogue, max_picks=max_picks)
     for name in turn.removed:
         state.members.pop(name, None)
     if turn.removed:
@@ -323,7 +326,10 @@ def apply_group_message(
         if who in state.members:
             st = state.members[who]
             st.last_picks = list(state.last_picks)
-            notices += [_third_person(n, who) for n in apply_understanding(st, personal(u), catalogue)]
+            notices += [
+                _third_person(n, who)
+                for n in apply_understanding(st, personal(u), catalogue, max_picks=max_picks)
+            ]
     for who, phrase in turn.allowed:
         if who in state.members:
             u = understand(f"I want {phrase}")

@@ -6,7 +6,6 @@ tightest years); every member's liked and disliked movies are never picked.
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import time
@@ -15,9 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent.explain.evidence import EvidenceBuilder
+from agent.explain.explainer import Explainer
 from agent.group.aggregate import aggregate, resolve
-from agent.records import Member, Step
+from agent.pipeline.candidates import admitted, search
+from agent.pipeline.pipeline import Pipeline
+from agent.records import Member, Recommendation, Step
 from agent.understanding.state import SessionState
+from ranking.protocol import Ranker
 from retrieval.catalogue import Catalogue
 from retrieval.types import Filters
 
@@ -44,7 +48,7 @@ class GroupResult:
     members: tuple[Member, ...]
     strategy: str
     steps: tuple[Step, ...]
-    shortfall: str | None = None
+    notices: tuple[str, ...] = ()
 
 
 def group_filters(members: Sequence[Member]) -> Filters:
@@ -59,44 +63,30 @@ def group_filters(members: Sequence[Member]) -> Filters:
 class GroupRecommender:
     """Stateless over a session's :class:`SessionState`; wraps the shared single-user pipeline parts."""
 
-    def __init__(self, pipeline, catalogue: Catalogue, n_per_member: int = N_PER_MEMBER) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, pipeline: Pipeline, catalogue: Catalogue, n_per_member: int = N_PER_MEMBER) -> None:
         self.pipeline = pipeline
         self.catalogue = catalogue
         self.n_per_member = n_per_member
 
     # -- candidates and member scores -----------------------------------------------------------------
-    def _search(self, vec: np.ndarray, filters: Filters, exclude: set[int]) -> list[int]:
-        p = self.pipeline
-        try:
-            found = p.retriever.search_vector(vec, filters=filters, exclude_ids=exclude, n=self.n_per_member)
-        except Exception as err:  # a broken index must not end the turn
-            if p.fallback_retriever is None:
-                raise
-            log.error("vector index failed, using exact search: %s", err)
-            found = p.fallback_retriever.search_vector(
-                vec, filters=filters, exclude_ids=exclude, n=self.n_per_member
-            )
-        return [int(i) for i in found.ids]
-
     def candidates(
-        self, members: Sequence[Member], text: str, filters: Filters, exclude: set[int]
+        self, members: Sequence[Member], text: str, filters: Filters, exclude: set[int], notices: list[str]
     ) -> list[int]:
         """The union of each member's index neighbours and CF top movies that meet ``filters``."""
         pool: dict[int, None] = {}
-        reranker = self.pipeline.reranker
+        p = self.pipeline
         for m in members:
-            vec = self.pipeline.query_vector(m.liked, text)
+            vec = p.query_vector(m.liked, text)
             if vec is not None:
-                pool.update(dict.fromkeys(self._search(vec, filters, exclude)))
-            top = reranker.rank_all(m.liked, m.disliked, exclude=sorted(exclude), k=self.n_per_member * 4)
-            added = 0
-            for mid in top.ids:
-                movie = self.catalogue.find(mid)
-                if movie is not None and filters.admits(movie) and mid not in exclude:
-                    added += mid not in pool
-                    pool[int(mid)] = None
-                    if added >= self.n_per_member:
-                        break
+                found = search(p.retriever, p.fallback_retriever, vec, filters, exclude, self.n_per_member)
+                pool.update(dict.fromkeys(int(i) for i in found.hits.ids))
+                if found.notice and found.notice not in notices:
+                    notices.append(found.notice)
+            top = p.reranker.rank_all(m.liked, m.disliked, exclude=sorted(exclude), k=self.n_per_member * 4)
+            for added, mid in enumerate(admitted(self.catalogue, top.ids, filters, exclude, pool), 1):
+                pool[mid] = None
+                if added >= self.n_per_member:
+                    break
         return list(pool)
 
     def member_scores(
@@ -105,7 +95,7 @@ class GroupRecommender:
         ids: Sequence[int],
         text: str,
         exclude: set[int],
-        reranker=None,  # type: ignore[no-untyped-def]
+        reranker: Ranker | None = None,
     ) -> MemberScores:
         """Every member's reranker scores (z-scored over the pool) for the same candidates."""
         reranker = reranker or self.pipeline.reranker
@@ -135,12 +125,15 @@ class GroupRecommender:
         filters = group_filters(members)
         exclude = state.excluded_ids()
         t0 = time.perf_counter()
-        ids = self.candidates(members, state.text, filters, exclude)
+        notices: list[str] = []
+        ids = self.candidates(members, state.text, filters, exclude, notices)
         steps = [Step("retrieve", f"{len(ids)} candidates pooled for {len(members)} viewers", _ms(t0))]
         if not ids:
-            return GroupResult((), (), (), members, name, tuple(steps), _shortfall(0, k))
+            return GroupResult((), (), (), members, name, tuple(steps), (*notices, _shortfall(0, k)))
         t1 = time.perf_counter()
-        ms = self.member_scores(members, ids, state.text, exclude, self._reranker(state))
+        bias = float(np.clip(state.popularity_bias, -1.0, 1.0))
+        ranker = self.pipeline.reranker.with_knobs(0.0, bias)  # no MMR: the aggregation orders the list
+        ms = self.member_scores(members, ids, state.text, exclude, ranker)
         group = aggregate(ms.scores, name)
         order = np.lexsort((np.asarray(ms.ids), -group))
         steps.append(Step("rerank", f"{name.replace('_', ' ')} over {len(ms.ids)} candidates", _ms(t1)))
@@ -156,18 +149,10 @@ class GroupRecommender:
             fits.append(tuple(float(x) for x in col))
             if len(picks) >= k:
                 break
-        short = _shortfall(len(picks), k) if len(picks) < k else None
-        return GroupResult(tuple(picks), tuple(served), tuple(fits), members, name, tuple(steps), short)
-
-    def _reranker(self, state: SessionState):  # type: ignore[no-untyped-def]
-        """The shared reranker without MMR (aggregation orders the list) and with the popularity knob."""
-        base = self.pipeline.reranker
-        cfg = base.config.model_copy(update={"mmr_lambda": 1.0, "popularity_balance": -state.popularity_bias})
-        if cfg == base.config:
-            return base
-        tuned = copy.copy(base)
-        tuned.config = cfg
-        return tuned
+        if len(picks) < k:
+            notices.append(_shortfall(len(picks), k))
+        out = (tuple(picks), tuple(served), tuple(fits))
+        return GroupResult(*out, members, name, tuple(steps), tuple(notices))
 
 
 # -- explanations ---------------------------------------------------------------------------------------
@@ -211,22 +196,23 @@ def fit_sentence(members: Sequence[Member], fits: Sequence[float], served: str) 
     return f"It also suits {text}."
 
 
-def explain_group(app, state: SessionState, result: GroupResult) -> Iterator:  # type: ignore[no-untyped-def]
+def explain_group(
+    explainer: Explainer, evidence: EvidenceBuilder, catalogue: Catalogue, text: str, result: GroupResult
+) -> Iterator[Recommendation]:
     """Recommendations with explanations naming the member each pick serves and how it fits the others."""
     if not result.picks:
         return
     by_name = {m.name: m for m in result.members}
+    solo = len(result.members) == 1
     items = [
-        app.evidence.build(mid, by_name[who].liked, state.text, member=None if who == "you" and
-                           len(result.members) == 1 else who)
+        evidence.build(mid, by_name[who].liked, text, member=None if who == "you" and solo else who)
         for (mid, _), who in zip(result.picks, result.served, strict=True)
-    ]  # fmt: skip
-    explainer = app.resources.explainer
+    ]
     rows = zip(result.picks, result.served, result.fits, explainer.explain_iter(items), strict=True)
     for (mid, score), who, fits, expl in rows:
-        text = expl.text if who == "you" else expl.text.replace("which you liked", f"which {who} liked")
+        said = expl.text if who == "you" else expl.text.replace("which you liked", f"which {who} liked")
         extra = fit_sentence(result.members, fits, who)
-        yield app._recommendation(mid, score, f"{text} {extra}".strip(), expl.source)
+        yield Recommendation.of(catalogue.get(mid), score, f"{said} {extra}".strip(), expl.source)
 
 
 def group_header(header: str, members: Sequence[Member]) -> str:

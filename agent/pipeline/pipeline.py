@@ -1,75 +1,108 @@
-"""retrieve → rerank → diversify → hard-constraint check → top k."""
+"""retrieve → rerank → diversify → hard-constraint check → top k, for one frozen request."""
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from pydantic import BaseModel, Field
 
+from agent.pipeline.candidates import admitted, search
 from agent.prior.blend import BlendWeights, PriorBlend, TurnContext, genre_share
 from agent.prior.conversational import ConversationPrior
 from agent.records import Step
+from agent.settings import PipelineConfig
 from agent.understanding.state import SessionState
-from ranking.protocol import ScoredList
-from ranking.reranker import mmr_order
+from ranking.base import mmr_order
+from ranking.protocol import Ranker
 from retrieval.catalogue import Catalogue
 from retrieval.embeddings import Encoder
-from retrieval.errors import ReelChatError
 from retrieval.retriever import Retriever
-from retrieval.types import Filters
+from retrieval.types import Filters, ScoredList
 
 log = logging.getLogger(__name__)
 
 
-class PipelineConfig(BaseModel):
-    n_retrieve: int = 200  # candidates from the vector store
-    n_cf: int = 1000  # extra candidates from the CF model over the whole catalogue (when movies are liked)
-    n_prior: int = 1000  # with a conversational prior: its most recommended movies join the candidates
-    n_related: int = 300  # ... and the movies most often named together with this conversation's
-    text_weight: float = 1.0  # weight of the mood text against the liked-movies centroid in the query vector
-    diversity: float = 0.1  # base MMR trade-off; "something else" raises it per session
-    genre_boost: float = 0.5  # without a prior: score bonus for having the genres the user likes (z units)
-    # used when a conversational prior is available
-    blend: BlendWeights = Field(default_factory=BlendWeights.load)
+@dataclass(frozen=True, slots=True)
+class PipelineRequest:
+    """Everything one run needs: the query, the movies never to pick again, and the session's knobs."""
+
+    liked: tuple[int, ...] = ()
+    disliked: tuple[int, ...] = ()
+    seen: tuple[int, ...] = ()
+    shown: tuple[int, ...] = ()
+    filters: Filters = field(default_factory=Filters)
+    exclude: frozenset[int] = frozenset()
+    genres_liked: tuple[str, ...] = ()
+    text: str = ""
+    k: int = 5
+    diversity: float = 0.0  # added to the configured base diversity ("something else" raises it)
+    popularity_bias: float = 0.0  # < 0 favours the long tail, > 0 well-known movies
+
+    @classmethod
+    def from_state(cls, state: SessionState, k: int | None = None) -> PipelineRequest:
+        """The request a session's state makes now (``k`` overrides the state's count)."""
+        return cls(
+            liked=tuple(state.liked),
+            disliked=tuple(state.disliked),
+            seen=tuple(state.seen),
+            shown=tuple(state.shown),
+            filters=Filters(
+                state.year_min, state.year_max, tuple(state.genres_required), tuple(state.genres_excluded)
+            ),
+            exclude=frozenset(state.excluded_ids()),
+            genres_liked=tuple(state.genres_liked),
+            text=state.text,
+            k=k or state.k,
+            diversity=state.diversity,
+            popularity_bias=state.popularity_bias,
+        )
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """Every movie named so far: liked, disliked, seen and shown."""
+        return (*self.liked, *self.disliked, *self.seen, *self.shown)
 
 
 @dataclass(frozen=True, slots=True)
 class PipelineResult:
+    """Picks (id, score) best first, the stages' steps, and this run's one-line notices."""
+
     picks: tuple[tuple[int, float], ...]
     steps: tuple[Step, ...]
-    shortfall: str | None = None
+    notices: tuple[str, ...] = ()
 
 
 class Pipeline:
-    """Stateless over a session's :class:`SessionState`; shared by all sessions."""
+    """Stateless: shared by all sessions; everything per run is in the request and the result."""
 
     def __init__(
         self,
         catalogue: Catalogue,
         retriever: Retriever,
-        reranker,  # ranking.reranker.Reranker  # type: ignore[no-untyped-def]
+        reranker: Ranker,
         item_emb: np.ndarray,
         encoder: Encoder,
         config: PipelineConfig | None = None,
         fallback_retriever: Retriever | None = None,
         prior: ConversationPrior | None = None,
+        blend_weights: BlendWeights | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.retriever = retriever
         self.fallback_retriever = fallback_retriever
-        self.reranker = reranker
+        self.reranker = reranker  # swapped between turns when a new model version is published
         self.item_emb = item_emb
         self.encoder = encoder
         self.config = config or PipelineConfig()
-        self.notice: str | None = None
-        self.blend = PriorBlend(catalogue, item_emb, prior, self.config.blend) if prior is not None else None
+        self.blend: PriorBlend | None = None
+        if prior is not None:
+            self.blend = PriorBlend(catalogue, item_emb, prior, blend_weights or BlendWeights.load())
 
     def query_vector(self, liked: Sequence[int], text: str) -> np.ndarray | None:
+        """Unit vector of the liked movies' centroid plus the user's words; None when both are empty."""
         parts = []
         rows = [self.catalogue.row(m) for m in liked if m in self.catalogue]
         if rows:
@@ -82,90 +115,82 @@ class Pipeline:
         v = np.sum(parts, axis=0)
         return (v / (np.linalg.norm(v) + 1e-9)).astype(np.float32)
 
-    def _retrieve(self, vec: np.ndarray, filters: Filters, exclude: set[int], n: int):  # type: ignore[no-untyped-def]
-        try:
-            return self.retriever.search_vector(vec, filters=filters, exclude_ids=exclude, n=n)
-        except Exception as err:  # a broken index (deleted, corrupt, server down) must not end the turn
-            if self.fallback_retriever is None:
-                raise
-            err = ReelChatError(str(err).splitlines()[0] if str(err) else type(err).__name__)
-            log.error("vector index failed, using exact search: %s", err)
-            self.notice = f"The search index has a problem ({err}); results come from a slower exact search."
-            return self.fallback_retriever.search_vector(vec, filters=filters, exclude_ids=exclude, n=n)
-
-    def run(self, state: SessionState, k: int | None = None) -> PipelineResult:
-        k = k or state.k
-        filters = Filters(
-            state.year_min, state.year_max, tuple(state.genres_required), tuple(state.genres_excluded)
-        )
-        exclude = state.excluded_ids()
-        liked = list(state.liked)
-        disliked = list(state.disliked)
-        steps: list[Step] = []
-        self.notice = None
-
+    def run(self, req: PipelineRequest) -> PipelineResult:
+        """Retrieve, rerank and check one request; nothing is stored on the pipeline."""
+        ranker = self.reranker  # read once: a model swap between turns never splits a run
         t0 = time.perf_counter()
-        vec = self.query_vector(liked, state.text)
+        vec = self.query_vector(req.liked, req.text)
+        cand, n_ret, notices = self._pool(req, vec, ranker)
+        steps = [Step("retrieve", f"{n_ret} from the index, {len(cand) - n_ret} from CF/prior", _ms(t0))]
+        if not cand:
+            return PipelineResult((), tuple(steps), (*notices, shortfall(0, req.k)))
+        t1 = time.perf_counter()
+        ranked = self._rank(req, list(cand), vec, ranker)
+        steps.append(Step("rerank", f"reranked {len(cand)} candidates", _ms(t1)))
+        picks = self._pick(req, ranked)
+        if len(picks) < req.k:
+            notices.append(shortfall(len(picks), req.k))
+        return PipelineResult(tuple(picks), tuple(steps), tuple(notices))
+
+    def _pool(
+        self, req: PipelineRequest, vec: np.ndarray | None, ranker: Ranker
+    ) -> tuple[dict[int, float], int, list[str]]:
+        """Candidates: the index's nearest, CF's best (or popularity) and the prior's extras."""
         cand: dict[int, float] = {}
+        notices: list[str] = []
         if vec is not None:
-            found = self._retrieve(vec, filters, exclude, self.config.n_retrieve)
-            cand.update(zip(found.ids, found.scores, strict=True))
+            found = search(
+                self.retriever, self.fallback_retriever, vec, req.filters, req.exclude, self.config.n_retrieve
+            )
+            cand.update(zip(found.hits.ids, found.hits.scores, strict=True))
+            if found.notice:
+                notices.append(found.notice)
         n_ret = len(cand)
-        if liked or vec is None:
-            # CF candidates over the whole catalogue (or popularity when nothing is known yet)
-            top = self.reranker.rank_all(liked, disliked, exclude=sorted(exclude), k=self.config.n_cf * 4)
-            for mid in top.ids:
+        if req.liked or vec is None:  # CF over the whole catalogue (popularity when nothing is known yet)
+            top = ranker.rank_all(
+                req.liked, req.disliked, exclude=sorted(req.exclude), k=self.config.n_cf * 4
+            )
+            for mid in admitted(self.catalogue, top.ids, req.filters, req.exclude, cand):
                 if len(cand) >= n_ret + self.config.n_cf:
                     break
-                movie = self.catalogue.find(mid)
-                if movie is not None and mid not in cand and filters.admits(movie):
-                    cand[mid] = float("nan")
-        seeds = [*liked, *disliked, *state.seen, *state.shown]
+                cand[mid] = float("nan")
         if self.blend is not None:
-            for mid in self.blend.extra_candidates(seeds, self.config.n_prior, self.config.n_related):
-                movie = self.catalogue.find(mid)
-                if movie is not None and mid not in cand and mid not in exclude and filters.admits(movie):
-                    cand[mid] = float("nan")
-        steps.append(Step("retrieve", f"{n_ret} from the index, {len(cand) - n_ret} from CF/prior", _ms(t0)))
-        if not cand:
-            return PipelineResult((), tuple(steps), self._shortfall(0, k))
+            extra = self.blend.extra_candidates(req.seeds, self.config.n_prior, self.config.n_related)
+            cand.update(
+                dict.fromkeys(admitted(self.catalogue, extra, req.filters, req.exclude, cand), np.nan)
+            )
+        return cand, n_ret, notices
 
-        t1 = time.perf_counter()
-        ids = list(cand)
-        if vec is not None:
-            sims = self.item_emb[self.catalogue.rows(ids)] @ vec
-        else:
-            sims = np.zeros(len(ids), dtype=np.float32)
-        diversity = min(1.0, self.config.diversity + state.diversity)
+    def _rank(
+        self, req: PipelineRequest, ids: list[int], vec: np.ndarray | None, ranker: Ranker
+    ) -> ScoredList:
+        diversity = min(1.0, self.config.diversity + req.diversity)
+        exclude = sorted(req.exclude)
+        bias = float(np.clip(req.popularity_bias, -1.0, 1.0))
         if self.blend is None:
             # liked genres lift movies after the CF score, so diversity comes after that lift
-            reranker = self._with_knobs(0.0 if state.genres_liked else diversity, state.popularity_bias)
-            text_sim = sims.tolist() if vec is not None else None
-            ranked = reranker.score(liked, disliked, ids, text_sim=text_sim, exclude=sorted(exclude))
-            if state.genres_liked:
-                ranked = self._prefer_genres(ranked, state.genres_liked, diversity)
-        else:
-            reranker = self._with_knobs(0.0, state.popularity_bias)
-            cf = reranker.score(liked, disliked, ids, exclude=sorted(exclude))
-            text_vec = self.encoder.encode([state.text])[0] if state.text.strip() else None
-            searching = bool(filters.genres_required) or (filters.year_min, filters.year_max) != (None, None)
-            ctx = TurnContext(text_vec, tuple(liked), tuple(seeds), tuple(state.genres_liked), searching)
-            ranked = self.blend.rank(cf, ctx, diversity)
-        steps.append(Step("rerank", f"reranked {len(ids)} candidates", _ms(t1)))
+            tuned = ranker.with_knobs(0.0 if req.genres_liked else diversity, bias)
+            sims = (self.item_emb[self.catalogue.rows(ids)] @ vec).tolist() if vec is not None else None
+            ranked = tuned.score(req.liked, req.disliked, ids, text_sim=sims, exclude=exclude)
+            return self._prefer_genres(ranked, req.genres_liked, diversity) if req.genres_liked else ranked
+        cf = ranker.with_knobs(0.0, bias).score(req.liked, req.disliked, ids, exclude=exclude)
+        text_vec = self.encoder.encode([req.text])[0] if req.text.strip() else None
+        f = req.filters
+        searching = bool(f.genres_required) or (f.year_min, f.year_max) != (None, None)
+        ctx = TurnContext(text_vec, tuple(req.liked), req.seeds, req.genres_liked, searching)
+        return self.blend.rank(cf, ctx, diversity)
 
+    def _pick(self, req: PipelineRequest, ranked: ScoredList) -> list[tuple[int, float]]:
         picks: list[tuple[int, float]] = []
         for mid, score in zip(ranked.ids, ranked.scores, strict=True):
             movie = self.catalogue.find(mid)
             # defence in depth: every pick satisfies every hard constraint
-            if movie is None or mid in exclude or not filters.admits(movie):
+            if movie is None or mid in req.exclude or not req.filters.admits(movie):
                 continue
             picks.append((int(mid), float(score)))
-            if len(picks) >= k:
+            if len(picks) >= req.k:
                 break
-        shortfall = self._shortfall(len(picks), k) if len(picks) < k else None
-        if self.notice:
-            shortfall = f"{self.notice} {shortfall or ''}".strip()
-        return PipelineResult(tuple(picks), tuple(steps), shortfall)
+        return picks
 
     def _prefer_genres(self, ranked: ScoredList, genres: Sequence[str], diversity: float) -> ScoredList:
         """Lift movies of the genres the user likes, then diversify the head."""
@@ -180,25 +205,12 @@ class Pipeline:
         perm = mmr_order(self.item_emb[rows[order]], score, 1.0 - diversity)
         return ScoredList(tuple(int(i) for i in ids[perm]), tuple(float(s) for s in score[perm]))
 
-    def _with_knobs(self, diversity: float, popularity_bias: float):  # type: ignore[no-untyped-def]
-        """The shared reranker with this session's diversity and popularity knobs (a cheap copy)."""
-        base = self.reranker
-        if getattr(base, "config", None) is None:  # rerankers without knobs (baselines, stand-ins)
-            return base
-        cfg = base.config.model_copy(
-            update={"mmr_lambda": 1.0 - diversity, "popularity_balance": -popularity_bias}
-        )
-        if cfg == base.config:
-            return base
-        tuned = copy.copy(base)
-        tuned.config = cfg
-        return tuned
 
-    @staticmethod
-    def _shortfall(n: int, k: int) -> str:
-        if n == 0:
-            return "No movie in the catalogue meets all your constraints."
-        return f"Only {n} movie{'s' if n != 1 else ''} meet all your constraints (you asked for {k})."
+def shortfall(n: int, k: int) -> str:
+    """The notice for fewer picks than asked."""
+    if n == 0:
+        return "No movie in the catalogue meets all your constraints."
+    return f"Only {n} movie{'s' if n != 1 else ''} meet all your constraints (you asked for {k})."
 
 
 def _ms(t0: float) -> float:

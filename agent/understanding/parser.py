@@ -22,13 +22,15 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
+from agent.settings import DEFAULT_LIMITS
 from agent.understanding import lexicon as lx
 from agent.understanding.deltas import Critique, TitleMention, Understanding
 from agent.understanding.sentiment import DISLIKE, LIKE, SEEN, attribute, item_marker
 from retrieval.titles import TitleResolver, TitleSpan
 
-MAX_CHARS = 4_000
-MAX_K = 50
+# The largest number read as a count of picks ("give me 30"); the session then caps it at
+# ``Limits.max_picks`` and says so. Bigger numbers are not counts ("a 1000-page novel").
+COUNT_CEILING = 50
 
 
 def _phrase(pattern: str) -> re.Pattern[str]:
@@ -158,10 +160,23 @@ _FILLER_RE = _phrase(
 _CONTROL_CHARS = dict.fromkeys(i for i in range(0xA0) if (i < 0x20 and chr(i) not in "\n\t") or i >= 0x7F)
 
 
-def parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_year: int) -> Understanding:
-    """Understand one user message; never raises (worst case: an empty :class:`Understanding`)."""
+def parse(
+    message: str,
+    resolver: TitleResolver,
+    *,
+    genres: Sequence[str],
+    max_year: int,
+    max_chars: int = DEFAULT_LIMITS.message_chars,
+) -> Understanding:
+    """Understand one user message (its first ``max_chars`` characters); never raises (worst case: an
+    empty :class:`Understanding`)."""
     try:
-        return _parse(message, resolver, genres=genres, max_year=max_year)
+        return _parse(
+            message[:max_chars] if isinstance(message, str) else message,
+            resolver,
+            genres=genres,
+            max_year=max_year,
+        )
     except Exception:  # a failed parse must not break the conversation turn
         return Understanding()
 
@@ -169,7 +184,7 @@ def parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_y
 def _sanitize(message: object) -> str:
     if not isinstance(message, str):
         return ""
-    text = message[:MAX_CHARS].translate(_CONTROL_CHARS)
+    text = message.translate(_CONTROL_CHARS)
     text = "".join(" " if unicodedata.category(c) in ("Cs", "Co", "Cf") else c for c in text)
     return text.replace("’", "'").replace("‘", "'").replace("`", "'").replace("\t", " ")
 
@@ -381,7 +396,7 @@ def _count(work: _Work) -> int | None:
     for pattern in _K_RULES:
         for m in work.take(pattern):
             n = _number(m.group("n"))
-            if n is not None and 1 <= n <= MAX_K:
+            if n is not None and 1 <= n <= COUNT_CEILING:
                 k = n
     return k
 

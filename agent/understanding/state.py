@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from agent.records import Member, Query
+from agent.settings import DEFAULT_LIMITS
 from agent.understanding.deltas import Critique, Understanding
 from retrieval.catalogue import Catalogue
 
-MAX_K = 20
 DEFAULT_K = 5
 _T = TypeVar("_T")
 
@@ -86,6 +86,11 @@ class SessionState:
             out |= set(st.liked) | set(st.disliked)
         return out
 
+    def show(self, ids: Iterable[int]) -> None:
+        """Movies just put in front of the user: the last picks, never recommended again."""
+        self.last_picks = [int(m) for m in ids]
+        self.shown += [m for m in self.last_picks if m not in self.shown]
+
     def reset(self) -> None:
         fresh = SessionState()
         for name in self.__dataclass_fields__:
@@ -133,7 +138,9 @@ def _resolve_refs(refs: tuple[int, ...], picks: list[int]) -> list[int]:
     return out
 
 
-def apply_understanding(state: SessionState, u: Understanding, catalogue: Catalogue) -> list[str]:
+def apply_understanding(
+    state: SessionState, u: Understanding, catalogue: Catalogue, *, max_picks: int = DEFAULT_LIMITS.max_picks
+) -> list[str]:
     """Fold one message's deltas into ``state``; return one-line notices for the user."""
     notices: list[str] = []
     if u.reset:
@@ -175,9 +182,9 @@ def apply_understanding(state: SessionState, u: Understanding, catalogue: Catalo
 
     _apply_years(state, u, notices)
     if u.k is not None:
-        if u.k > MAX_K:
-            notices.append(f"I show at most {MAX_K} picks at a time.")
-        state.k = max(1, min(MAX_K, u.k))
+        if u.k > max_picks:
+            notices.append(f"I show at most {max_picks} picks at a time.")
+        state.k = max(1, min(max_picks, u.k))
     if u.mood or u.text.strip():
         state.mood = list(u.mood)
         state.text = " ".join([*u.mood, u.text]).strip() if u.text.strip() else " ".join(u.mood)

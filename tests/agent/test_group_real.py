@@ -27,7 +27,7 @@ def test_issue_conversation(real_agent) -> None:  # type: ignore[no-untyped-def]
         assert rec.explanation.startswith("For ")
     assert "Alex's comedy-only" in reply.text
     for strategy in STRATEGIES:
-        res = GroupRecommender(real_agent.pipeline, real_agent.catalogue).run(
+        res = GroupRecommender(real_agent.engine.pipeline, real_agent.catalogue).run(
             session.state, strategy=strategy
         )
         assert len(res.picks) == 5 and res.strategy == strategy
@@ -44,7 +44,7 @@ def test_group_evaluation_smoke(real_agent) -> None:  # type: ignore[no-untyped-
     held, note = held_out_users(real_agent.resources.ratings, real_agent.catalogue)
     groups = make_groups(real_agent.resources.ratings, real_agent.catalogue, held, 3, seed=1)
     assert len(groups) == 6 and all(2 <= len(g.users) <= 4 for g in groups)
-    outcomes = run_groups(GroupRecommender(real_agent.pipeline, real_agent.catalogue), groups)
+    outcomes = run_groups(GroupRecommender(real_agent.engine.pipeline, real_agent.catalogue), groups)
     summary = summarise(outcomes)
     assert set(STRATEGIES) <= set(summary)
     assert all(0.0 <= v["min_member_ndcg@10"] <= v["mean_ndcg@10"] <= 1.0 for v in summary.values())

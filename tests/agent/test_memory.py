@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from agent.settings import DEFAULT_LIMITS
 from agent.understanding.deltas import Critique, Understanding
-from agent.understanding.state import MAX_K, SessionState, apply_understanding
+from agent.understanding.state import SessionState, apply_understanding
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
@@ -84,7 +85,7 @@ def test_swapped_range_is_normalised(catalogue: Catalogue) -> None:
 def test_k_is_clamped(catalogue: Catalogue) -> None:
     st = SessionState()
     notes = apply_understanding(st, Understanding(k=500), catalogue)
-    assert st.k == MAX_K and notes
+    assert st.k == DEFAULT_LIMITS.max_picks and notes
     apply_understanding(st, Understanding(k=0), catalogue)
     assert st.k == 1
 

@@ -11,6 +11,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from agent.conversation.tool_mode import ToolDrivenTurn
+from agent.pipeline.pipeline import PipelineRequest
 from agent.understanding.state import SessionState
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
@@ -58,10 +59,10 @@ class FakeResult:
 
 class FakePipeline:
     def __init__(self) -> None:
-        self.states: list[SessionState] = []
+        self.requests: list[PipelineRequest] = []
 
-    def run(self, state: SessionState) -> FakeResult:
-        self.states.append(state)
+    def run(self, request: PipelineRequest) -> FakeResult:
+        self.requests.append(request)
         return FakeResult(((2, 0.9), (3, 0.8)))
 
 
@@ -95,8 +96,8 @@ def test_tool_loop_resolves_searches_and_returns_validated_picks() -> None:
     state = SessionState(genres_excluded=["Horror"])
     picks = ToolDrivenTurn(app, model).run(state, "like Alien, no horror")  # type: ignore[arg-type]
     assert [m for m, _ in picks or []] == [2, 3]
-    searched = app.pipeline.states[0]
-    assert searched.liked == [1] and "Horror" in searched.genres_excluded
+    searched = app.pipeline.requests[0]
+    assert searched.liked == (1,) and "Horror" in searched.filters.genres_excluded
     # the tool results were fed back to the model as tool messages
     assert any("Alien (1979)" in str(m.content) for m in model.seen[1])
 

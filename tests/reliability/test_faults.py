@@ -23,9 +23,10 @@ from agent.app import RecommenderAgent
 from agent.conversation.session import Session
 from agent.explain.explainer import LLMExplainer
 from agent.records import Feedback, Reply
-from agent.resources import FallbackRanker, Resources
+from agent.resources import Resources
 from agent.settings import Settings
 from agent.store import FeedbackStore, StoreError
+from ranking.fallback import FallbackRanker
 from ranking.registry import ModelRegistry
 from retrieval.errors import IndexCorruptError
 from retrieval.guarded import GuardedRetriever
@@ -136,10 +137,14 @@ def _store_agent(tmp_path: Path, db_url: str | None) -> RecommenderAgent:
 
 def test_database_unreachable(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     app = _store_agent(tmp_path, "postgresql+psycopg://reelchat@127.0.0.1:1/reelchat?connect_timeout=2")
-    session = Session(app, "s1", "alice")
+    session = Session(app.engine, "s1", "alice")
     with caplog.at_level(logging.ERROR):
-        problem = app.record_feedback(session, Feedback(1, "liked", "button"))  # type: ignore[arg-type]
-        app.record_turn(session, "hello", Reply("hi", (), session.state.query()))
+        problem = app.engine.record_feedback(
+            session.user_id, session.session_id, Feedback(1, "liked", "button")
+        )  # type: ignore[arg-type]
+        app.engine.record_turn(
+            session.user_id, session.session_id, "hello", Reply("hi", (), session.state.query())
+        )
     assert problem is not None and SAVE_FAILED in problem and "\n" not in problem
     assert any("feedback store" in r.getMessage() for r in caplog.records)
 
@@ -164,14 +169,21 @@ def test_disk_full_at_feedback_write_keeps_what_was_stored(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = _store_agent(tmp_path, None)
-    session = Session(app, "s1", "bob")
-    app.store.start_session("s1", "bob")
+    session = Session(app.engine, "s1", "bob")
+    app.engine.store.start_session("s1", "bob")
     for mid in (1, 2, 3):
-        assert app.record_feedback(session, Feedback(mid, "liked", "button")) is None  # type: ignore[arg-type]
-    fill_disk(app.store, "s1")
+        assert (
+            app.engine.record_feedback(session.user_id, session.session_id, Feedback(mid, "liked", "button"))
+            is None
+        )  # type: ignore[arg-type]
+    fill_disk(app.engine.store, "s1")
     with caplog.at_level(logging.ERROR):
-        app.record_turn(session, "hello", Reply("hi", (), session.state.query()))
-        problem = app.record_feedback(session, Feedback(4, "disliked", "button"))  # type: ignore[arg-type]
+        app.engine.record_turn(
+            session.user_id, session.session_id, "hello", Reply("hi", (), session.state.query())
+        )
+        problem = app.engine.record_feedback(
+            session.user_id, session.session_id, Feedback(4, "disliked", "button")
+        )  # type: ignore[arg-type]
     assert problem is not None and SAVE_FAILED in problem and "\n" not in problem
     assert any("full" in r.getMessage() for r in caplog.records)
     reopened = FeedbackStore.open(app.settings.db_url, cache_dir=tmp_path)  # the disk has room again
@@ -311,7 +323,7 @@ def test_feedback_write_failure_in_a_session_keeps_earlier_feedback(
     first, second = reply.recommendations[0], reply.recommendations[1]
     assert SAVE_FAILED not in session.feedback(first.movie_id, "liked")
     assert SAVE_FAILED not in session.feedback(second.movie_id, "disliked")
-    fill_disk(app.store, session.session_id)
+    fill_disk(app.engine.store, session.session_id)
     notes = [session.feedback(r.movie_id, "seen") for r in reply.recommendations[1:]]
     notes += [session.feedback(second.movie_id, "liked")]
     assert any(SAVE_FAILED in n for n in notes) and all(n.startswith("Noted:") for n in notes)

@@ -14,7 +14,7 @@ from retrieval.embeddings import Encoder
 from retrieval.errors import ReelChatError
 from retrieval.index import IndexConfig, MovieIndex
 from retrieval.retriever import ChromaRetriever, ExactRetriever, FallbackRetriever, Retriever
-from retrieval.types import Candidates, Filters, Movie
+from retrieval.types import Filters, Movie, ScoredList
 
 # (id, title, year, genres, plot): 30 movies with distinct, recognisable plots.
 _ROWS = [
@@ -187,10 +187,10 @@ def test_implementations_agree(catalogue: Catalogue, encoder: Encoder, tmp_path:
 class FakeBrokenRetriever:
     """A retriever whose store has failed: every call raises."""
 
-    def search(self, text: str, filters=None, exclude_ids: Collection[int] = (), n: int = 200) -> Candidates:
+    def search(self, text: str, filters=None, exclude_ids: Collection[int] = (), n: int = 200) -> ScoredList:
         raise ReelChatError("index broke")
 
-    def search_vector(self, vec, filters=None, exclude_ids: Collection[int] = (), n: int = 200) -> Candidates:
+    def search_vector(self, vec, filters=None, exclude_ids: Collection[int] = (), n: int = 200) -> ScoredList:
         raise ReelChatError("index broke")
 
 

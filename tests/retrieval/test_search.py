@@ -14,7 +14,7 @@ import pytest
 
 from retrieval.catalogue import Catalogue
 from retrieval.search import popularity, search
-from retrieval.types import Candidates, Filters, Movie
+from retrieval.types import Filters, Movie, ScoredList
 
 
 class FakeRetriever:
@@ -25,9 +25,9 @@ class FakeRetriever:
 
     def search(
         self, text: str, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> Candidates:
+    ) -> ScoredList:
         ranked = sorted((m for m in self.sims if m not in exclude_ids), key=lambda m: -self.sims[m])[:n]
-        return Candidates(tuple(ranked), tuple(self.sims[m] for m in ranked))
+        return ScoredList(tuple(ranked), tuple(self.sims[m] for m in ranked))
 
     def search_vector(self, vec: np.ndarray, filters=None, exclude_ids=(), n=200):  # type: ignore[no-untyped-def]
         raise NotImplementedError
