@@ -30,11 +30,13 @@ class RecommenderAgent:
 
     @property
     def settings(self) -> Settings:
-        return self.resources.settings
+        """The settings this agent was loaded with."""
+        return self.engine.settings
 
     @property
     def catalogue(self) -> Catalogue:
-        return self.resources.catalogue
+        """Every movie the agent knows."""
+        return self.engine.catalogue
 
     def with_pipeline(self, pipeline: Pipeline) -> RecommenderAgent:
         """The same agent recommending through ``pipeline`` (evaluation ablations)."""

@@ -18,7 +18,7 @@ from agent.explain.evidence import EvidenceBuilder
 from agent.explain.explainer import Explainer
 from agent.group.aggregate import aggregate, resolve
 from agent.pipeline.candidates import admitted, search
-from agent.pipeline.pipeline import Pipeline
+from agent.pipeline.pipeline import Pipeline, shortfall
 from agent.records import Member, Recommendation, Step
 from agent.understanding.state import SessionState
 from ranking.protocol import Ranker
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 N_PER_MEMBER = 100  # candidates each member brings from the index and from CF
 GOOD_FIT = 0.5  # a member's z-score from which a pick "suits their taste" too
+GROUP = "every viewer's"  # whose constraints a group's shortfall notice names
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ class GroupRecommender:
         ids = self.candidates(members, state.text, filters, exclude, notices)
         steps = [Step("retrieve", f"{len(ids)} candidates pooled for {len(members)} viewers", _ms(t0))]
         if not ids:
-            return GroupResult((), (), (), members, name, tuple(steps), (*notices, _shortfall(0, k)))
+            return GroupResult((), (), (), members, name, tuple(steps), (*notices, shortfall(0, k, GROUP)))
         t1 = time.perf_counter()
         bias = float(np.clip(state.popularity_bias, -1.0, 1.0))
         ranker = self.pipeline.reranker.with_knobs(0.0, bias)  # no MMR: the aggregation orders the list
@@ -150,7 +151,7 @@ class GroupRecommender:
             if len(picks) >= k:
                 break
         if len(picks) < k:
-            notices.append(_shortfall(len(picks), k))
+            notices.append(shortfall(len(picks), k, GROUP))
         out = (tuple(picks), tuple(served), tuple(fits))
         return GroupResult(*out, members, name, tuple(steps), tuple(notices))
 
@@ -227,12 +228,6 @@ def group_header(header: str, members: Sequence[Member]) -> str:
 def _solo(state: SessionState) -> Member:
     return Member("you", tuple(state.liked), tuple(state.disliked), tuple(state.genres_required),
                   tuple(state.genres_excluded), state.year_min, state.year_max)  # fmt: skip
-
-
-def _shortfall(n: int, k: int) -> str:
-    if n == 0:
-        return "No movie in the catalogue meets every viewer's constraints."
-    return f"Only {n} movie{'s' if n != 1 else ''} meet every viewer's constraints (you asked for {k})."
 
 
 def _ms(t0: float) -> float:

@@ -206,11 +206,11 @@ class Pipeline:
         return ScoredList(tuple(int(i) for i in ids[perm]), tuple(float(s) for s in score[perm]))
 
 
-def shortfall(n: int, k: int) -> str:
-    """The notice for fewer picks than asked."""
+def shortfall(n: int, k: int, whose: str = "all your") -> str:
+    """The notice for fewer picks than asked (``whose`` constraints: "all your", "every viewer's")."""
     if n == 0:
-        return "No movie in the catalogue meets all your constraints."
-    return f"Only {n} movie{'s' if n != 1 else ''} meet all your constraints (you asked for {k})."
+        return f"No movie in the catalogue meets {whose} constraints."
+    return f"Only {n} movie{'s' if n != 1 else ''} meet {whose} constraints (you asked for {k})."
 
 
 def _ms(t0: float) -> float:
