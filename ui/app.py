@@ -14,26 +14,30 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
+from agent.settings import DEFAULT_LIMITS, Limits
 from ui.handlers.api import ApiHandlers
 from ui.handlers.conversation import ConversationHandlers
 from ui.handlers.identity import IdentityHandlers
 from ui.handlers.refine import RefineHandlers
 from ui.handlers.status import StatusHandlers
 from ui.layout import EXAMPLES, FEEDBACK_BUTTONS, Page, build_page
-from ui.sessions import AgentFactory, AgentLoader
+from ui.sessions import AgentFactory, AgentLoader, ApiSessions
 from ui.style import CSS
 
 if TYPE_CHECKING:
     from agent.settings import Settings
 
-CONCURRENCY_LIMIT = 4
-MAX_QUEUE_SIZE = 64
 #: Every page event stays off the public API; only /chat and /feedback are published.
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 
 
-def build_app(agent_factory: AgentFactory, *, title: str = "ReelChat") -> gr.Blocks:
-    """The Blocks app; starts loading the agent in a background thread right away."""
+def build_app(
+    agent_factory: AgentFactory, *, title: str = "ReelChat", limits: Limits = DEFAULT_LIMITS
+) -> gr.Blocks:
+    """The Blocks app; starts loading the agent in a background thread right away.
+
+    ``limits`` sets the queue (turns at once, turns waiting) and how many API conversations are kept.
+    """
     loader = AgentLoader(agent_factory).start()
     with gr.Blocks(title=title, analytics_enabled=False, fill_width=True) as demo:
         tab = gr.State(None)
@@ -42,10 +46,10 @@ def build_app(agent_factory: AgentFactory, *, title: str = "ReelChat") -> gr.Blo
         _wire_refine(page, tab, RefineHandlers(loader, page.views))
         _wire_identity(demo, page, tab, IdentityHandlers(loader, page.views))
         _wire_status(demo, page, StatusHandlers(loader))
-        api = ApiHandlers(loader)
+        api = ApiHandlers(loader, ApiSessions(limits.api_sessions))
         gr.api(api.chat, api_name="chat")
         gr.api(api.feedback, api_name="feedback")
-    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=MAX_QUEUE_SIZE)
+    demo.queue(default_concurrency_limit=limits.ui_concurrency, max_size=limits.ui_queue_size)
     demo.reelchat_loader = loader  # type: ignore[attr-defined]  # tests wait on it
     return demo
 
@@ -117,7 +121,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     """Start the browser UI (blocking) and return an exit code; the agent loads in the background."""
     from agent.app import RecommenderAgent
 
-    demo = build_app(lambda: RecommenderAgent.load(settings, progress=True))
+    demo = build_app(lambda: RecommenderAgent.load(settings, progress=True), limits=settings.limits)
     print(f"ReelChat UI on http://{host}:{port} (the recommender keeps loading in the background)")
     launch(demo, host, port, block=True)
     return 0

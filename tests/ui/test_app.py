@@ -12,8 +12,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from gradio_client import Client
 
+from agent.settings import DEFAULT_LIMITS, Limits
 from tests.ui.fakes import FakeAgent
-from ui.app import CONCURRENCY_LIMIT, MAX_QUEUE_SIZE, build_app, launch
+from ui.app import build_app, launch
 
 
 def free_port() -> int:
@@ -35,11 +36,13 @@ def fake_url() -> Iterator[str]:
     demo.close()  # type: ignore[attr-defined]
 
 
-def test_build_app_configures_queue() -> None:
+def test_build_app_configures_queue_from_the_limits() -> None:
     demo = build_app(FakeAgent)
     assert demo.analytics_enabled is False
-    assert demo._queue.default_concurrency_limit == CONCURRENCY_LIMIT
-    assert demo._queue.max_size == MAX_QUEUE_SIZE
+    assert demo._queue.default_concurrency_limit == DEFAULT_LIMITS.ui_concurrency
+    assert demo._queue.max_size == DEFAULT_LIMITS.ui_queue_size
+    small = build_app(FakeAgent, limits=Limits(ui_concurrency=2, ui_queue_size=5))
+    assert (small._queue.default_concurrency_limit, small._queue.max_size) == (2, 5)
 
 
 def test_only_the_api_endpoints_are_public(fake_url: str) -> None:
