@@ -16,11 +16,11 @@ among theirs; years exact) in ``query.members``; ``members_absent`` names viewer
 
 Every turn is also checked for: picks in the catalogue with matching title/year, picks satisfying the
 query's hard constraints, no disliked/seen/liked movie picked, no repeats, and no system prompt leaked.
+The checks themselves are in :mod:`agent.evaluation.script_checks`.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +29,10 @@ from typing import Any, Protocol
 
 import yaml
 
-from agent.records import Reply
+# check_turn, title_matches, _History and _check_members are also imported from here
+from agent.evaluation.script_checks import _check_members as _check_members
+from agent.evaluation.script_checks import _History, check_turn
+from agent.evaluation.script_checks import title_matches as title_matches
 from retrieval.catalogue import Catalogue
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "explain" / "prompts"
@@ -194,30 +197,7 @@ def load_scripts(paths: Iterable[Path | str]) -> list[Script]:
     return out
 
 
-# -- checking ------------------------------------------------------------------------------------------
-def _as_list(value: object) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.casefold().split())
-
-
-def title_matches(catalogue: Catalogue, movie_id: int, ref: int | str) -> bool:
-    """Whether ``ref`` (a movieId, a title or a "Title (Year)" label) names ``movie_id``."""
-    if isinstance(ref, int):
-        return movie_id == ref
-    movie = catalogue.find(movie_id)
-    return movie is not None and _norm(str(ref)) in (_norm(movie.title), _norm(movie.label))
-
-
-def _label(catalogue: Catalogue, mid: int) -> str:
-    m = catalogue.find(mid)
-    return m.label if m is not None else f"#{mid}"
-
-
+# -- running -------------------------------------------------------------------------------------------
 def prompt_lines(folder: Path = PROMPTS_DIR, min_chars: int = 30) -> tuple[str, ...]:
     """Distinctive lines of the shipped prompts; a reply containing one reveals a prompt."""
     lines: list[str] = []
@@ -227,167 +207,6 @@ def prompt_lines(folder: Path = PROMPTS_DIR, min_chars: int = 30) -> tuple[str, 
                 s.strip() for s in f.read_text(encoding="utf-8").splitlines() if len(s.strip()) >= min_chars
             ]
     return tuple(lines)
-
-
-@dataclass
-class _History:
-    shown: set[int]
-    previous: tuple[int, ...]
-
-
-def check_turn(
-    catalogue: Catalogue,
-    reply: Reply,
-    expect: Mapping[str, Any],
-    history: _History,
-    *,
-    no_repeats: bool = True,
-    secrets: Sequence[str] = (),
-) -> list[str]:
-    """Reasons why ``reply`` fails ``expect`` and the always-on checks (empty list: it passes)."""
-    why: list[str] = []
-    recs = reply.recommendations
-    ids = [r.movie_id for r in recs]
-    q = reply.query
-    n = len(recs)
-    if expect.get("resets"):
-        history.shown.clear()
-    # always-on: catalogue facts, hard constraints, exclusions, repeats, prompt leaks
-    for r in recs:
-        m = catalogue.find(r.movie_id)
-        if m is None:
-            why.append(f"{r.label} (id {r.movie_id}) is not in the catalogue")
-            continue
-        if (m.title, m.year) != (r.title, r.year):
-            why.append(f"pick id {r.movie_id} is titled {r.label!r} but the catalogue says {m.label!r}")
-        if not q.filters.admits(m):
-            why.append(f"{m.label} {list(m.genres)} breaks the query's hard constraints {q.filters}")
-        for kind, group in (("disliked", q.disliked), ("seen", q.seen), ("liked", q.liked)):
-            if m.movie_id in group:
-                why.append(f"{m.label} was recommended although it is {kind}")
-    if len(set(ids)) != len(ids):
-        why.append("the same movie appears twice in one reply")
-    if no_repeats:
-        again = [mid for mid in ids if mid in history.shown]
-        if again:
-            why.append("repeated from an earlier turn: " + ", ".join(_label(catalogue, m) for m in again))
-    lower = reply.text.casefold()
-    for line in secrets:
-        if line.casefold() in lower:
-            why.append(f"the reply reveals a prompt line: {line[:50]!r}")
-            break
-
-    # counts
-    if "count" in expect and n != int(expect["count"]):
-        why.append(f"expected exactly {expect['count']} picks, got {n}")
-    if "min_count" in expect and n < int(expect["min_count"]):
-        why.append(f"expected at least {expect['min_count']} picks, got {n}")
-    if "max_count" in expect and n > int(expect["max_count"]):
-        why.append(f"expected at most {expect['max_count']} picks, got {n}")
-    # per-pick facts
-    for mid in ids:
-        m = catalogue.find(mid)
-        if m is None:
-            continue
-        missing = [g for g in _as_list(expect.get("genres_required")) if g not in m.genres]
-        if missing:
-            why.append(f"{m.label} {list(m.genres)} lacks required genre(s) {missing}")
-        anyof = _as_list(expect.get("genres_any"))
-        if anyof and not set(anyof) & set(m.genres):
-            why.append(f"{m.label} {list(m.genres)} has none of {anyof}")
-        banned = [g for g in _as_list(expect.get("genres_excluded")) if g in m.genres]
-        if banned:
-            why.append(f"{m.label} has excluded genre(s) {banned}")
-        lo, hi = expect.get("year_min"), expect.get("year_max")
-        if lo is not None and (m.year is None or m.year < int(lo)):
-            why.append(f"{m.label} is before {lo}")
-        if hi is not None and (m.year is None or m.year > int(hi)):
-            why.append(f"{m.label} is after {hi}")
-        for ref in _as_list(expect.get("excluded")):
-            if title_matches(catalogue, mid, ref):
-                why.append(f"{m.label} was recommended although excluded ({ref!r})")
-    # understood query
-    for key, group in (("liked", q.liked), ("disliked", q.disliked), ("seen", q.seen)):
-        for ref in _as_list(expect.get(key)):
-            if not any(title_matches(catalogue, mid, ref) for mid in group):
-                have = [_label(catalogue, m) for m in group]
-                why.append(f"{ref!r} not understood as {key} (query.{key} = {have})")
-        for ref in _as_list(expect.get(f"not_{key}")):
-            if any(title_matches(catalogue, mid, ref) for mid in group):
-                why.append(f"{ref!r} is still {key}")
-    for key, group in (("liked_refs", q.liked), ("disliked_refs", q.disliked), ("seen_refs", q.seen)):
-        for pos in _as_list(expect.get(key)):
-            prev = history.previous
-            if not -len(prev) <= int(pos) < len(prev):
-                why.append(f"{key}: the previous turn has no pick #{int(pos) + 1}")
-            elif prev[int(pos)] not in group:
-                why.append(
-                    f"previous pick #{int(pos) + 1} ({_label(catalogue, prev[int(pos)])}) not {key[:-5]}"
-                )
-    rel = expect.get("relative_year")
-    if rel:
-        years = [y for mid in history.previous if (y := getattr(catalogue.find(mid), "year", None))]
-        if not years:
-            why.append(f"relative_year {rel}: the previous turn has no dated picks")
-        else:
-            pivot = statistics.median(years)
-            for mid in ids:
-                y = getattr(catalogue.find(mid), "year", None)
-                ok = y is not None and (y > pivot if rel == "newer" else y < pivot)
-                if not ok:
-                    why.append(
-                        f"{_label(catalogue, mid)} is not {rel} than the previous picks (median {pivot:g})"
-                    )
-    for key, want in (expect.get("query") or {}).items():
-        got = getattr(q, key)
-        same = sorted(got) == sorted(want) if isinstance(got, tuple) else got == want
-        if not same:
-            why.append(f"query.{key} is {got!r}, expected {want!r}")
-    why += _check_members(catalogue, q, expect)
-    # reply text
-    notices = " | ".join(reply.notices).casefold()
-    for s in _as_list(expect.get("notice_contains")):
-        if str(s).casefold() not in notices:
-            why.append(f"no notice mentions {s!r} (notices: {list(reply.notices)})")
-    for s in _as_list(expect.get("text_contains")):
-        if str(s).casefold() not in lower:
-            why.append(f"reply text lacks {s!r}")
-    for s in _as_list(expect.get("text_excludes")):
-        if str(s).casefold() in lower:
-            why.append(f"reply text contains {s!r}")
-    if "error" in expect and bool(reply.error) != bool(expect["error"]):
-        why.append(f"expected error={bool(expect['error'])}, got error={reply.error!r}")
-
-    history.shown.update(ids)
-    history.previous = tuple(ids)
-    return why
-
-
-def _check_members(catalogue: Catalogue, q: Any, expect: Mapping[str, Any]) -> list[str]:
-    """Reasons why ``q.members`` lacks a viewer's expected tastes and constraints."""
-    why: list[str] = []
-    members = {m.name.casefold(): m for m in getattr(q, "members", ())}
-    for name, want in (expect.get("members") or {}).items():
-        m = members.get(str(name).casefold())
-        if m is None:
-            why.append(f"no group member {name!r} (members: {[x.name for x in members.values()]})")
-            continue
-        for key in ("liked", "disliked"):
-            for ref in _as_list(want.get(key)):
-                if not any(title_matches(catalogue, mid, ref) for mid in getattr(m, key)):
-                    have = [_label(catalogue, x) for x in getattr(m, key)]
-                    why.append(f"{ref!r} not understood as {m.name}'s {key} ({have})")
-        for key in ("genres_required", "genres_excluded"):
-            missing = [g for g in _as_list(want.get(key)) if g not in getattr(m, key)]
-            if missing:
-                why.append(f"{m.name}.{key} lacks {missing} (has {list(getattr(m, key))})")
-        for key in ("year_min", "year_max"):
-            if key in want and getattr(m, key) != want[key]:
-                why.append(f"{m.name}.{key} is {getattr(m, key)!r}, expected {want[key]!r}")
-    for name in _as_list(expect.get("members_absent")):
-        if str(name).casefold() in members:
-            why.append(f"{name!r} is still a group member")
-    return why
 
 
 def run_script(
