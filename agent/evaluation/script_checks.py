@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.query import Query
-from agent.records import Reply
+from agent.records import Query, Reply
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
@@ -43,7 +42,7 @@ def _label(catalogue: Catalogue, mid: int) -> str:
 
 
 @dataclass
-class _History:
+class History:
     shown: set[int]
     previous: tuple[int, ...]
 
@@ -54,7 +53,7 @@ class _Ctx:
 
     catalogue: Catalogue
     reply: Reply
-    history: _History
+    history: History
 
     @property
     def ids(self) -> list[int]:
@@ -282,7 +281,7 @@ def _members_absent(q: Any, names: Any) -> list[str]:
     ]
 
 
-def _check_members(catalogue: Catalogue, q: Any, expect: Mapping[str, Any]) -> list[str]:
+def check_members(catalogue: Catalogue, q: Any, expect: Mapping[str, Any]) -> list[str]:
     """Reasons why ``q.members`` lacks a viewer's expected tastes and constraints."""
     return _members_present(catalogue, q, expect.get("members")) + _members_absent(
         q, expect.get("members_absent")
@@ -365,7 +364,7 @@ def check_turn(
     catalogue: Catalogue,
     reply: Reply,
     expect: Mapping[str, Any],
-    history: _History,
+    history: History,
     *,
     no_repeats: bool = True,
     secrets: Sequence[str] = (),

@@ -29,10 +29,7 @@ from typing import Any, Protocol
 
 import yaml
 
-# check_turn, title_matches, _History and _check_members are also imported from here
-from agent.evaluation.script_checks import _check_members as _check_members
-from agent.evaluation.script_checks import _History, check_turn
-from agent.evaluation.script_checks import title_matches as title_matches
+from agent.evaluation.script_checks import History, check_turn
 from retrieval.catalogue import Catalogue
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "explain" / "prompts"
@@ -220,7 +217,7 @@ def run_script(
     clock = clock or time.perf_counter
     secrets = prompt_lines() if secrets is None else secrets
     session = app.start_session()
-    history = _History(set(), ())
+    history = History(set(), ())
     results = []
     for i, turn in enumerate(script.turns, 1):
         t0 = clock()

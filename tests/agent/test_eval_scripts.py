@@ -6,11 +6,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from agent.evaluation.script_checks import History, check_turn
 from agent.evaluation.scripts import (
     SCRIPTS_DIR,
     ScriptError,
-    _History,
-    check_turn,
     load_scripts,
     parse_script,
     run_script,
@@ -45,8 +44,8 @@ def reply(cat: Catalogue, ids: Sequence[int], query: Query | None = None, **kw: 
     return Reply(kw.pop("text", "Here are picks."), tuple(rec(cat, i) for i in ids), query or Query(), **kw)  # type: ignore[arg-type]
 
 
-def fresh() -> _History:
-    return _History(set(), ())
+def fresh() -> History:
+    return History(set(), ())
 
 
 def test_passing_turn_has_no_reasons(catalogue: Catalogue) -> None:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from agent.evaluation.group_sim import choose_default
-from agent.evaluation.scripts import ScriptError, _check_members, parse_script
+from agent.evaluation.script_checks import check_members
+from agent.evaluation.scripts import ScriptError, parse_script
 from agent.group.aggregate import DEFAULT_STRATEGY, aggregate, approval_voting, least_misery, resolve
 from agent.group.members import GROUP, SPEAKER, apply_group_message, display_name, read_members
 from agent.group.recommend import fit_sentence, group_filters, group_header, rules
@@ -147,8 +148,8 @@ class FakeCat:
 def test_script_member_expectations() -> None:
     q = Query(members=(Member("you"), Member("Sam", liked=(2,), genres_excluded=("Horror",))))
     ok = {"members": {"Sam": {"liked": [2], "genres_excluded": ["Horror"]}}, "members_absent": ["Alex"]}
-    assert _check_members(FakeCat(), q, ok) == []  # type: ignore[arg-type]
+    assert check_members(FakeCat(), q, ok) == []  # type: ignore[arg-type]
     bad = {"members": {"Alex": {}, "Sam": {"genres_required": ["Comedy"]}}, "members_absent": ["Sam"]}
-    assert len(_check_members(FakeCat(), q, bad)) == 3  # type: ignore[arg-type]
+    assert len(check_members(FakeCat(), q, bad)) == 3  # type: ignore[arg-type]
     with pytest.raises(ScriptError):
         parse_script({"turns": [{"user": "x", "expect": {"members": {"Sam": {"colour": 1}}}}]})
