@@ -26,17 +26,19 @@ from retrieval.types import Filters, Movie, ScoredList
 #: The hand-made catalogue the agent's unit tests share: ids, titles, years and genres with known answers.
 MOVIES = (
     Movie(1, "Alien", 1979, ("Horror", "Sci-Fi"), rating_count=146, rating_mean=4.0),
-    Movie(2, "Aliens", 1986, ("Action", "Horror", "Sci-Fi"), rating_count=126, rating_mean=3.9),
-    Movie(3, "The Matrix", 1999, ("Action", "Sci-Fi", "Thriller"), rating_count=278, rating_mean=4.2),
+    Movie(2, "Aliens", 1986, ("Action", "Sci-Fi"), rating_count=126, rating_mean=3.9),
+    Movie(3, "The Matrix", 1999, ("Action", "Sci-Fi"), rating_count=278, rating_mean=4.2),
     Movie(4, "Amélie", 2001, ("Comedy", "Romance"), rating_count=120, rating_mean=4.2),
     Movie(5, "Inception", 2010, ("Action", "Sci-Fi", "Thriller"), rating_count=143, rating_mean=4.1),
-    Movie(6, "Toy Story", 1995, ("Animation", "Children", "Comedy"), rating_count=215, rating_mean=3.9),
-    Movie(7, "Heat", 1995, ("Action", "Crime", "Thriller"), rating_count=102, rating_mean=3.9),
+    Movie(6, "Groundhog Day", 1993, ("Comedy", "Fantasy", "Romance"), rating_count=143, rating_mean=3.9),
+    Movie(7, "Paddington", 2014, ("Children", "Comedy"), rating_count=20, rating_mean=3.8),
     Movie(8, "Scream", 1996, ("Horror", "Mystery"), rating_count=60, rating_mean=3.3),
-    Movie(9, "Notting Hill", 1999, ("Comedy", "Romance"), rating_count=80, rating_mean=3.5),
-    Movie(10, "Up", 2009, ("Adventure", "Animation", "Children"), rating_count=105, rating_mean=4.0),
+    Movie(9, "Toy Story", 1995, ("Animation", "Children", "Comedy"), rating_count=215, rating_mean=3.9),
+    Movie(10, "Heat", 1995, ("Action", "Crime", "Thriller"), rating_count=102, rating_mean=3.9),
     Movie(11, "Unforgiven", 1992, ("Drama", "Western"), rating_count=70, rating_mean=4.0),
-    Movie(12, "Arrival", 2016, ("Drama", "Sci-Fi"), rating_count=40, rating_mean=3.9),
+    Movie(12, "Up", 2009, ("Adventure", "Animation", "Children"), rating_count=105, rating_mean=4.0),
+    Movie(13, "Arrival", 2016, ("Drama", "Sci-Fi"), rating_count=40, rating_mean=3.9),
+    Movie(14, "Notting Hill", 1999, ("Comedy", "Romance"), rating_count=80, rating_mean=3.5),
 )
 DIM = 16
 

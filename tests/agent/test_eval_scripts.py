@@ -17,22 +17,6 @@ from agent.evaluation.scripts import (
 )
 from agent.records import Query, Recommendation, Reply
 from retrieval.catalogue import Catalogue
-from retrieval.types import Movie
-
-
-@pytest.fixture
-def catalogue() -> Catalogue:
-    return Catalogue(
-        [
-            Movie(1, "Alien", 1979, ("Horror", "Sci-Fi")),
-            Movie(2, "Aliens", 1986, ("Action", "Sci-Fi")),
-            Movie(3, "The Matrix", 1999, ("Action", "Sci-Fi")),
-            Movie(4, "Amélie", 2001, ("Comedy", "Romance")),
-            Movie(5, "Inception", 2010, ("Action", "Sci-Fi", "Thriller")),
-            Movie(6, "Groundhog Day", 1993, ("Comedy", "Fantasy", "Romance")),
-            Movie(7, "Paddington", 2014, ("Children", "Comedy")),
-        ]
-    )
 
 
 def rec(cat: Catalogue, mid: int) -> Recommendation:

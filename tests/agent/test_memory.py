@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from agent.settings import DEFAULT_LIMITS
 from agent.understanding.deltas import Critique, Understanding
 from agent.understanding.state import SessionState, apply_understanding
 from retrieval.catalogue import Catalogue
-from retrieval.types import Movie
-
-
-@pytest.fixture
-def catalogue() -> Catalogue:
-    return Catalogue(
-        [
-            Movie(1, "Alien", 1979, ("Horror", "Sci-Fi")),
-            Movie(2, "Aliens", 1986, ("Action", "Sci-Fi")),
-            Movie(3, "The Matrix", 1999, ("Action", "Sci-Fi")),
-            Movie(4, "Amélie", 2001, ("Comedy", "Romance")),
-            Movie(5, "Inception", 2010, ("Action", "Sci-Fi", "Thriller")),
-        ]
-    )
 
 
 def test_constraints_accumulate_across_turns(catalogue: Catalogue) -> None:
