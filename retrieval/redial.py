@@ -1,6 +1,9 @@
 """ReDial dialogue data: turns of the iEvalM jsonl files, the tune/report halves, and the mapping of
 ReDial "Title (Year)" labels to catalogue (MovieLens) ids.
 
+Also the ReDial train-side dialogues (``redial-train/train_dialogues.jsonl``, with the seekers' per-movie
+labels) and ``movies_with_mentions.csv``, and the rendering of ``@<id>`` mentions as typed titles.
+
 Titles map through id2info.json's IMDb ids (joined with the catalogue's links.csv IMDb ids), falling back to
 a normalised title + year match. Dialogues are split into a tuning half and a report half by a hash of
 ``dialog_id``. The data is research-use and read from the data folder; nothing of it is shipped.
@@ -8,7 +11,9 @@ a normalised title + year match. Dialogues are split into a tuning half and a re
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import html
 import json
 import re
 import unicodedata
@@ -19,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from retrieval.catalogue import Catalogue
+from retrieval.errors import DataError
 
 Half = Literal["tune", "report"]
 _LABEL = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$")
@@ -157,3 +163,123 @@ def user_text(turn: RedialTurn, max_chars: int = 1000) -> str:
         if split_label(e)[1] is not None:
             text = text.replace(e, " ")
     return " ".join(text.split())[-max_chars:]
+
+
+# -- ReDial train-side dialogues ---------------------------------------------------------------------------
+_MENTION = re.compile(r"@\s?(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class MovieLabel:
+    """A participant's answers about one mentioned movie: 0 = no, 1 = yes, 2 = did not say."""
+
+    suggested: int
+    seen: int
+    liked: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrainMessage:
+    """One message of a train dialogue, text verbatim (``@<redial id>`` mentions kept)."""
+
+    index: int  # position in the dialogue
+    role: str  # "seeker" | "recommender"
+    text: str
+    movie_ids: tuple[str, ...]  # ReDial ids mentioned in the text
+    message_id: int | None  # None in merged (CFCRS) rows
+
+
+@dataclass(frozen=True, slots=True)
+class TrainDialogue:
+    """One ReDial train dialogue with the seeker's (``questions``) and recommender's labels per movie."""
+
+    conversation_id: str
+    movie_mentions: Mapping[str, str]  # ReDial id -> "Title (Year)"
+    messages: tuple[TrainMessage, ...]
+    questions: Mapping[str, MovieLabel]  # the seeker's (initiator's) labels
+    respondent_questions: Mapping[str, MovieLabel]
+
+    def message(self, message_id: int) -> TrainMessage:
+        """The message with this ``message_id``; ``KeyError`` when there is none."""
+        for m in self.messages:
+            if m.message_id == message_id:
+                return m
+        raise KeyError(f"dialogue {self.conversation_id} has no message {message_id}")
+
+
+def _labels(raw: object) -> dict[str, MovieLabel]:
+    if not raw:
+        return {}
+    if not isinstance(raw, dict):
+        raise TypeError("questions is not an object")
+    return {
+        str(k): MovieLabel(int(v.get("suggested", 2)), int(v.get("seen", 2)), int(v.get("liked", 2)))
+        for k, v in raw.items()
+    }
+
+
+def _dialogue(d: Mapping[str, Any]) -> TrainDialogue:
+    messages = tuple(
+        TrainMessage(
+            i,
+            str(m["role"]),
+            str(m.get("text") or ""),
+            tuple(str(x) for x in m.get("movie_ids") or ()),
+            None if m.get("message_id") is None else int(m["message_id"]),
+        )
+        for i, m in enumerate(d["messages"])
+    )
+    mentions = {str(k): " ".join(str(v).split()) for k, v in (d.get("movie_mentions") or {}).items()}
+    return TrainDialogue(
+        str(d["conversation_id"]),
+        mentions,
+        messages,
+        _labels(d.get("questions", d.get("initiatorQuestions"))),
+        _labels(d.get("respondent_questions", d.get("respondentQuestions"))),
+    )
+
+
+def load_train_dialogues(path: Path | str) -> list[TrainDialogue]:
+    """Dialogues of ``train_dialogues.jsonl``; a missing or malformed file raises a one-line DataError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist: put the ReDial train dialogues under the data folder")
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                out.append(_dialogue(json.loads(line)))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
+                raise DataError(f"{path}:{n}: not a ReDial dialogue ({type(err).__name__}: {err})") from None
+    return out
+
+
+def load_movie_names(path: Path | str) -> dict[str, str]:
+    """ReDial id -> "Title (Year)" from ``movies_with_mentions.csv`` (whitespace collapsed)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist: put movies_with_mentions.csv under the data folder")
+    out: dict[str, str] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or not {"movieId", "movieName"} <= set(reader.fieldnames):
+            raise DataError(f"{path}: not a movies_with_mentions.csv (needs movieId,movieName columns)")
+        for row in reader:
+            mid, name = (row.get("movieId") or "").strip(), " ".join((row.get("movieName") or "").split())
+            if mid and name:
+                out[mid] = name
+    return out
+
+
+def render_mentions(text: str, names: Mapping[str, str], fallback: Mapping[str, str] | None = None) -> str:
+    """``text`` as a user would type it: every ``@<id>`` replaced by its "Title (Year)", HTML entities
+    unescaped. Titles come from ``names`` (movies_with_mentions.csv), else ``fallback`` (the dialogue's
+    movie_mentions); an id in neither is left as it is."""
+
+    def title(m: re.Match[str]) -> str:
+        rid = m.group(1)
+        return names.get(rid) or (fallback or {}).get(rid) or m.group(0)
+
+    return " ".join(_MENTION.sub(title, html.unescape(text)).split())

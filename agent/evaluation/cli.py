@@ -1,4 +1,4 @@
-"""``reelchat eval {script,redial,simulate,groups,all}``: run an evaluation, write its report to ``--out``."""
+"""``reelchat eval {script,redial,simulate,groups,understanding,all}``: run an evaluation, write a report."""
 
 from __future__ import annotations
 
@@ -53,6 +53,13 @@ def add_eval_parser(subparsers: Any, handler: Callable[[argparse.Namespace], int
     s = sub.add_parser("groups", help="synthetic groups of held-out users: NDCG@10 per group strategy")
     s.add_argument("--groups", type=int, default=DEFAULT_GROUPS, help="groups per kind (random, similar)")
     s.add_argument("--seed", type=int, default=0)
+    common(s)
+    s = sub.add_parser("understanding", help="understanding: title sentiment on ReDial seeker labels")
+    s.add_argument(
+        "--redial-questions",
+        action="store_true",
+        help="score liked/disliked readings of titles against the ReDial train seekers' labels",
+    )
     common(s)
     s = sub.add_parser("all", help="scripts + ReDial (report half) + simulate at default sizes")
     common(s)
@@ -162,6 +169,20 @@ def eval_simulate(app: Any, users: int, seed: int, out: Path, holdout: bool, pro
     return 0
 
 
+def eval_understanding(app: Any, settings: Any, args: argparse.Namespace, out: Path) -> int:
+    """``eval understanding``: with ``--redial-questions``, title sentiment on the ReDial train labels."""
+    from agent.evaluation.title_sentiment import run_title_sentiment
+
+    if not args.redial_questions:
+        print("error: nothing to evaluate; pass --redial-questions", file=sys.stderr)
+        return 2
+    if settings.data_dir is None:
+        print("error: --redial-questions needs a data folder (REELCHAT_DATA_DIR)", file=sys.stderr)
+        return 2
+    run_title_sentiment(app, settings.data_dir, out)
+    return 0
+
+
 def run_eval(args: argparse.Namespace, settings: Any) -> int:
     """Dispatch ``reelchat eval …``; returns the exit code (1 when a script fails)."""
     from agent.evaluation.scripts import SCRIPTS_DIR
@@ -183,6 +204,8 @@ def run_eval(args: argparse.Namespace, settings: Any) -> int:
         from agent.evaluation.groups import eval_groups
 
         return eval_groups(app, args.groups, args.seed, out, progress)
+    if cmd == "understanding":
+        return eval_understanding(app, settings, args, out)
     # all
     t0 = time.perf_counter()
     code = eval_scripts(app, [SCRIPTS_DIR], out, progress)
