@@ -13,7 +13,7 @@ from agent.understanding.state import SessionState
 from retrieval.catalogue import Catalogue
 from retrieval.redial import TitleMapper, load_train_dialogues
 
-# catalogue ids (tests/agent/conftest.py): Alien 1, Heat 7, Scream 8, Up 10
+# catalogue ids (tests/agent/conftest.py): Alien 1, Scream 8, Heat 10, Up 12
 DIALOGUES = [
     {
         "conversation_id": 1,
@@ -50,9 +50,9 @@ NAMES = {"11": "Heat (1995)", "12": "Alien (1979)", "13": "Scream (1996)", "14":
 def reading(text: str) -> tuple[frozenset[int], frozenset[int]]:
     """A fake reader with known answers: what the test says each message means."""
     return {
-        "I loved Heat (1995)": (frozenset({7}), frozenset()),
+        "I loved Heat (1995)": (frozenset({10}), frozenset()),
         "I hated Scream (1996) but loved Alien (1979)": (frozenset({1, 8}), frozenset()),  # Scream misread
-        "Up (2009) was dull. Not In Catalogue (2001) too": (frozenset(), frozenset({10})),
+        "Up (2009) was dull. Not In Catalogue (2001) too": (frozenset(), frozenset({12})),
         "hi Up (2009)": (frozenset(), frozenset()),
     }[text]
 
@@ -72,12 +72,12 @@ def test_labelled_seeker_mentions_are_found_and_mapped(files: Path, catalogue: C
     found = labelled_mentions(dialogues, NAMES, TitleMapper(catalogue))
     got = [(m.dialogue, m.message_index, m.redial_id, m.label, m.movie_id) for m in found]
     assert got == [
-        ("1", 0, "11", "liked", 7),
+        ("1", 0, "11", "liked", 10),
         ("1", 2, "13", "disliked", 8),
         ("1", 2, "12", "liked", 1),
-        ("2", 0, "14", "disliked", 10),
+        ("2", 0, "14", "disliked", 12),
         ("2", 0, "15", "disliked", None),  # title from movie_mentions, not in the catalogue
-        ("2", 2, "14", "disliked", 10),
+        ("2", 2, "14", "disliked", 12),
     ]
     assert found[1].text == "I hated Scream (1996) but loved Alien (1979)"
 
