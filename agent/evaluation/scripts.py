@@ -10,7 +10,9 @@ A script is a YAML mapping ``{name, description?, tags?, no_repeats?: true, turn
 (positions of the previous turn's picks now liked/disliked/seen), ``relative_year: newer|older`` (every pick
 newer/older than the previous picks' median year), ``notice_contains``, ``text_contains``,
 ``text_excludes``, ``error`` (bool), ``query`` (exact values of :class:`agent.records.Query` fields) and
-``resets`` (the repeat check starts over). Group conversations: ``members`` maps a viewer's name to
+``resets`` (the repeat check starts over); ``act``, ``keeps_likes``, ``answer_about`` and
+``answer_facts`` (questions about shown picks: :mod:`agent.evaluation.act_checks`).
+Group conversations: ``members`` maps a viewer's name to
 ``{liked, disliked, genres_required, genres_excluded, year_min, year_max}`` (movies and genres must be
 among theirs; years exact) in ``query.members``; ``members_absent`` names viewers no longer in the group.
 
@@ -29,7 +31,8 @@ from typing import Any, Protocol
 
 import yaml
 
-from agent.records import Reply
+from agent.evaluation.act_checks import ACT_KEYS, check_acts
+from agent.records import Query, Reply
 from retrieval.catalogue import Catalogue
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "explain" / "prompts"
@@ -62,6 +65,7 @@ EXPECT_KEYS = frozenset(
         "resets",
         "members",
         "members_absent",
+        *ACT_KEYS,
     ]
 )
 MEMBER_FIELDS = frozenset(["liked", "disliked", "genres_required", "genres_excluded", "year_min", "year_max"])
@@ -233,6 +237,7 @@ def prompt_lines(folder: Path = PROMPTS_DIR, min_chars: int = 30) -> tuple[str, 
 class _History:
     shown: set[int]
     previous: tuple[int, ...]
+    query: Query | None = None  # the previous reply's understood query
 
 
 def check_turn(
@@ -358,8 +363,11 @@ def check_turn(
     if "error" in expect and bool(reply.error) != bool(expect["error"]):
         why.append(f"expected error={bool(expect['error'])}, got error={reply.error!r}")
 
+    why += check_acts(catalogue, reply, expect, history.previous, history.query)
     history.shown.update(ids)
-    history.previous = tuple(ids)
+    history.query = q
+    if reply.act not in ("question", "chitchat"):  # answers show no picks: "the first one" still means
+        history.previous = tuple(ids)  # the picks shown before the question
     return why
 
 

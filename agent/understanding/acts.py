@@ -29,7 +29,7 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("why", _phrase(r"why|how come|what made you|reason")),
     ("directors", _phrase(r"direct(?:ed|or|s)?|who made|filmmaker")),
     ("stars", _phrase(r"who(?:'s| is| are)? (?:in|starring|stars)|cast|actors?|actress(?:es)?|"
-                      r"star(?:s|ring)?|who plays|lead")),
+                      r"star(?:s|ring)?|who plays|acts? in|acted in|lead")),
     ("year", _phrase(r"what year|which year|when (?:was|did|is)|how old|release[sd]?|come out|came out")),
     ("rating", _phrase(r"rating|rated|score|any good|is it good|well liked|reviews?|how good")),
     ("genres", _phrase(r"genres?|what kind|what sort|what type|scary|funny|romantic|violent|sad|"
@@ -95,7 +95,7 @@ def aspect(text: str) -> str:
 
 def _is_question(text: str, u: Understanding) -> bool:
     rest = _strip_titles(text, u)
-    if u.critiques or u.k is not None or u.genres_required or u.genres_excluded or u.clear_years:
+    if u.critiques or u.k is not None or u.clear_years:
         return False
     if _REQUEST.search(rest) or (u.year_min is not None and not u.mentions):
         return False
