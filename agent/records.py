@@ -117,6 +117,7 @@ class Reply:
     steps: tuple[Step, ...] = ()
     notices: tuple[str, ...] = ()  # one-line messages: ambiguity, unknown titles, contradictions, limits
     error: str | None = None  # set when the turn could not be served; text then explains it
+    act: str = "recommend"  # recommend | question (answered, no picks) | reset | chitchat
 
 
 @dataclass(frozen=True, slots=True)

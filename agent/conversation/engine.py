@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from agent.conversation.answers import answer
 from agent.conversation.compose import compose_header, compose_notices, describe_constraints
 from agent.conversation.limits import RateLimiter
 from agent.explain.evidence import EvidenceBuilder
@@ -24,6 +25,7 @@ from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step, Tur
 from agent.resources import Resources
 from agent.settings import Settings
 from agent.store import FeedbackStore, StoreError
+from agent.understanding.acts import targets, with_act
 from agent.understanding.deltas import Understanding
 from agent.understanding.parser import parse
 from agent.understanding.state import SessionState, apply_understanding
@@ -33,6 +35,7 @@ from retrieval.titles import TitleResolver
 log = logging.getLogger(__name__)
 
 EMPTY_REPLY = "Tell me about movies you like, or what you're in the mood for."
+CHITCHAT_REPLY = "Happy to help. Tell me a movie you like, a genre, or a mood, and I'll find picks."
 SAVE_FAILED = "I'll remember that for this conversation, but could not save it permanently right now."
 
 
@@ -122,14 +125,15 @@ class TurnEngine:
 
     # -- understand ----------------------------------------------------------------------------------
     def understand(self, text: str) -> Understanding:
-        """What one message says, read by the deterministic parser."""
-        return parse(
+        """What one message says, read by the deterministic parser, with its conversation act."""
+        u = parse(
             text,
             self.resolver,
             genres=self.catalogue.genres,
             max_year=self.max_year,
             max_chars=self.settings.limits.message_chars,
         )
+        return with_act(text[: self.settings.limits.message_chars], u)
 
     def absorb(self, state: SessionState, text: str, *, groups: bool = True) -> Absorbed:
         """Fold one user message into ``state`` (group-aware unless ``groups`` is False).
@@ -147,6 +151,8 @@ class TurnEngine:
             u, notices = group
         else:
             u = self.understand(text)
+            if u.act in ("question", "chitchat"):  # asks or chats: states no taste, changes nothing
+                return Absorbed(u, ())
             notices = apply_understanding(state, u, self.catalogue, max_picks=max_picks)
         return Absorbed(u, (*notices, *self.mention_notices(u)), group is not None)
 
@@ -288,13 +294,40 @@ class TurnEngine:
         if not absorbed.group:
             notices += self._record_stated(turn, before, state)
         steps = [Step("understand", self.describe(state), _ms(t0))]
+        act = absorbed.understanding.act
+        if act in ("question", "chitchat") and not absorbed.group:
+            yield self._no_picks(state, turn, absorbed.understanding, steps, notices)
+            return
 
         result = self.recommend(state)
         steps += result.steps
         notices += result.notices
         lead = self._lead(state, result, absorbed.understanding, notices)
         yield ReplyChunk(lead + "\n")
-        yield from self._explain_and_finish(state, turn, result, lead, steps, notices)
+        act = "reset" if absorbed.understanding.act == "reset" else "recommend"
+        yield from self._explain_and_finish(state, turn, result, lead, steps, notices, act)
+
+    def _no_picks(
+        self, state: SessionState, turn: TurnInput, u: Understanding, steps: list[Step], notices: list[str]
+    ) -> ReplyChunk:
+        """The reply to a question about movies (answered from facts) or to chitchat: no new picks, the
+        state's likes and last picks unchanged."""
+        t0 = time.perf_counter()
+        if u.act == "question":
+            about = targets(turn.text, u, state.last_picks, state.focus)
+            body = answer(turn.text, about, self.catalogue, self.evidence, state.liked, state.text)
+            state.focus = about[0] if about else state.focus
+            steps.append(Step("explain", f"answered a question about {len(about)} movie(s)", _ms(t0)))
+        else:
+            body = CHITCHAT_REPLY
+        body = "\n".join([*compose_notices(notices), body]).strip()
+        reply = Reply(body, (), state.query(), tuple(steps), tuple(notices), act=u.act)
+        if turn.history is not None:
+            turn.history.extend(
+                [{"role": "user", "content": turn.text}, {"role": "assistant", "content": body}]
+            )
+        self.record_turn(turn.user_id, turn.session_id, turn.text, reply)
+        return ReplyChunk(body, reply=reply, done=True)
 
     def _lead(
         self, state: SessionState, result: PipelineResult | GroupResult, u: Understanding, notices: list[str]
@@ -312,6 +345,7 @@ class TurnEngine:
         lead: str,
         steps: list[Step],
         notices: list[str],
+        act: str = "recommend",
     ) -> Iterator[ReplyChunk]:
         recs: list[Recommendation] = []
         t1 = time.perf_counter()
@@ -322,7 +356,7 @@ class TurnEngine:
             steps.append(Step("explain", f"{len(recs)} explanations", _ms(t1)))
         state.show(r.movie_id for r in recs)
         body = lead + "".join(card_line(i, r) for i, r in enumerate(recs, 1))
-        reply = Reply(body, tuple(recs), state.query(), tuple(steps), tuple(notices))
+        reply = Reply(body, tuple(recs), state.query(), tuple(steps), tuple(notices), act=act)
         if turn.history is not None:
             turn.history.extend(
                 [{"role": "user", "content": turn.text}, {"role": "assistant", "content": body}]

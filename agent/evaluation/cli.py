@@ -54,14 +54,14 @@ def add_eval_parser(subparsers: Any, handler: Callable[[argparse.Namespace], int
     s.add_argument("--groups", type=int, default=DEFAULT_GROUPS, help="groups per kind (random, similar)")
     s.add_argument("--seed", type=int, default=0)
     common(s)
-    s = sub.add_parser("understanding", help="understanding: title sentiment on ReDial seeker labels")
+    s = sub.add_parser("understanding", help="understanding corpus: exact match, per-field scores, acts")
     s.add_argument(
         "--redial-questions",
         action="store_true",
         help="score liked/disliked readings of titles against the ReDial train seekers' labels",
     )
     common(s)
-    s = sub.add_parser("all", help="scripts + ReDial (report half) + simulate at default sizes")
+    s = sub.add_parser("all", help="scripts + ReDial (report half) + understanding corpus + simulate")
     common(s)
     return p
 
@@ -170,16 +170,30 @@ def eval_simulate(app: Any, users: int, seed: int, out: Path, holdout: bool, pro
 
 
 def eval_understanding(app: Any, settings: Any, args: argparse.Namespace, out: Path) -> int:
-    """``eval understanding``: with ``--redial-questions``, title sentiment on the ReDial train labels."""
-    from agent.evaluation.title_sentiment import run_title_sentiment
+    """``eval understanding``: the labelled corpus (exact match, per-field precision/recall, acts); with
+    ``--redial-questions`` also title sentiment on the ReDial train labels."""
+    code = eval_corpus(app, settings, out)
+    if getattr(args, "redial_questions", False):
+        from agent.evaluation.title_sentiment import run_title_sentiment
 
-    if not args.redial_questions:
-        print("error: nothing to evaluate; pass --redial-questions", file=sys.stderr)
-        return 2
-    if settings.data_dir is None:
-        print("error: --redial-questions needs a data folder (REELCHAT_DATA_DIR)", file=sys.stderr)
-        return 2
-    run_title_sentiment(app, settings.data_dir, out)
+        if settings.data_dir is None:
+            print("error: --redial-questions needs a data folder (REELCHAT_DATA_DIR)", file=sys.stderr)
+            return 2
+        run_title_sentiment(app, settings.data_dir, out)
+    return code
+
+
+def eval_corpus(app: Any, settings: Any, out: Path) -> int:
+    """The understanding corpus report (``understanding.md``/``.json``); 0 always (a score, not a test)."""
+    from agent.evaluation.report import write_report
+    from agent.evaluation.understanding import evaluate
+
+    data = Path(settings.data_dir) if settings.data_dir is not None else None
+    report = evaluate(app.engine, data_dir=data)
+    _say(write_report(report, out))
+    d = report.data
+    worst = min(min(s["precision"], s["recall"]) for s in d["fields"].values())
+    print(f"understanding: {d['n_cases']} cases, exact match {d['exact_match']:.3f}, worst field {worst:.3f}")
     return 0
 
 
@@ -216,6 +230,7 @@ def run_eval(args: argparse.Namespace, settings: Any) -> int:
         code = max(code, eval_redial(app, turns, None, "report", out, ALL_REDIAL_TURNS, progress))
     else:
         print("skipping ReDial: no redial-ievalm/dev_turns.jsonl under the data folder", file=sys.stderr)
+    code = max(code, eval_corpus(app, settings, out))
     code = max(code, eval_simulate(app, DEFAULT_USERS, 0, out, True, progress))
     print(f"eval all: {time.perf_counter() - t0:.0f} s; reports in {out}")
     return code

@@ -55,6 +55,7 @@ class CorpusCase:
     expect: Mapping[str, Any]
     skip: str = ""  # why the messages could not be read (data folder absent); "" when runnable
     source: Mapping[str, Any] = field(default_factory=dict)
+    shown: tuple[tuple[int, ...], ...] = ()  # MovieLens ids shown after each message but the last
 
 
 @lru_cache(maxsize=4)
@@ -103,7 +104,8 @@ def _case(raw: Mapping[str, Any], where: str, data_dir: Path | None) -> CorpusCa
     if missing := [f for f in EXPECT_FIELDS if f not in expect]:
         raise DataError(f"{where}: case {cid} expect lacks {', '.join(missing)}")
     if "source" not in raw:
-        return CorpusCase(cid, family, tuple(str(m) for m in raw["messages"]), expect)
+        shown = tuple(tuple(int(i) for i in ids or ()) for ids in raw.get("shown") or ())
+        return CorpusCase(cid, family, tuple(str(m) for m in raw["messages"]), expect, shown=shown)
     source = dict(raw["source"])
     if data_dir is None:
         return CorpusCase(cid, family, (), expect, "no data folder (REELCHAT_DATA_DIR)", source)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agent.evaluation.act_checks import check_acts
 from agent.records import Query, Reply
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
@@ -45,6 +46,7 @@ def _label(catalogue: Catalogue, mid: int) -> str:
 class History:
     shown: set[int]
     previous: tuple[int, ...]
+    query: Query | None = None  # the previous reply's understood query
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +383,9 @@ def check_turn(
     why += _check_picks(ctx, expect)
     why += _run_table(QUERY_CHECKS, ctx, expect)
     why += _run_table(REPLY_CHECKS, ctx, expect)
+    why += check_acts(catalogue, reply, expect, history.previous, history.query)
     history.shown.update(ctx.ids)
-    history.previous = tuple(ctx.ids)
+    history.query = reply.query
+    if reply.act not in ("question", "chitchat"):  # answers show no picks: "the first one" still means
+        history.previous = tuple(ctx.ids)  # the picks shown before the question
     return why

@@ -10,7 +10,9 @@ A script is a YAML mapping ``{name, description?, tags?, no_repeats?: true, turn
 (positions of the previous turn's picks now liked/disliked/seen), ``relative_year: newer|older`` (every pick
 newer/older than the previous picks' median year), ``notice_contains``, ``text_contains``,
 ``text_excludes``, ``error`` (bool), ``query`` (exact values of :class:`agent.records.Query` fields) and
-``resets`` (the repeat check starts over). Group conversations: ``members`` maps a viewer's name to
+``resets`` (the repeat check starts over); ``act``, ``keeps_likes``, ``answer_about`` and
+``answer_facts`` (questions about shown picks: :mod:`agent.evaluation.act_checks`).
+Group conversations: ``members`` maps a viewer's name to
 ``{liked, disliked, genres_required, genres_excluded, year_min, year_max}`` (movies and genres must be
 among theirs; years exact) in ``query.members``; ``members_absent`` names viewers no longer in the group.
 
@@ -29,6 +31,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from agent.evaluation.act_checks import ACT_KEYS
 from agent.evaluation.script_checks import History, check_turn
 from retrieval.catalogue import Catalogue
 
@@ -62,6 +65,7 @@ EXPECT_KEYS = frozenset(
         "resets",
         "members",
         "members_absent",
+        *ACT_KEYS,
     ]
 )
 MEMBER_FIELDS = frozenset(["liked", "disliked", "genres_required", "genres_excluded", "year_min", "year_max"])

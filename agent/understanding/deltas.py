@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
+
+#: What a message does: asks for picks, asks about shown picks, starts over, or only chats.
+Act = Literal["recommend", "question", "reset", "chitchat"]
+ACTS: tuple[Act, ...] = ("recommend", "question", "reset", "chitchat")
 
 
 class Critique(StrEnum):
@@ -16,6 +21,9 @@ class Critique(StrEnum):
     SOMETHING_ELSE = "something_else"  # "something else", "different", "none of those"
     MORE_POPULAR = "more_popular"
     LESS_POPULAR = "less_popular"  # "hidden gems", "lesser known"
+    FUNNIER = "funnier"  # "something funnier", "more comedy"
+    MORE_ROMANTIC = "more_romantic"
+    LESS_VIOLENT = "less_violent"  # "less violent", "too bloody"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +65,7 @@ class Understanding:
     reset: bool = False
     mentions: tuple[TitleMention, ...] = ()  # every title span found, resolved or not
     text: str = ""  # the message with titles removed, for semantic retrieval
+    act: Act = "recommend"  # set by agent.understanding.acts after parsing
 
     @property
     def unresolved(self) -> tuple[str, ...]:

@@ -128,9 +128,16 @@ CRITIQUES: tuple[tuple[str, Critique], ...] = (
     (r"more (?:recent|modern|current|up to date)|newer(?: ones?)?|less old|too old|not (?:so|as|that) old",
      Critique.MORE_RECENT),
     (r"older(?: ones?)?|less (?:recent|modern|new)|too (?:new|recent|modern)|more classic", Critique.OLDER),
-    (r"less (?:dark|serious|heavy|intense|depressing|grim|bleak|violent|sad|gloomy)|lighter|"
+    (r"less (?:violent|violence|gory|gore|bloody|brutal)|too (?:violent|gory|bloody|brutal)|"
+     r"not (?:so|as|that) (?:violent|gory|bloody)|(?:without|with less) (?:so much )?(?:violence|gore)",
+     Critique.LESS_VIOLENT),
+    (r"funnier|more (?:funny|comic|comedic|comedy|humou?r|humorous|jokes|laughs)|not funny enough|"
+     r"(?:a lot |much |way )?more humou?r", Critique.FUNNIER),
+    (r"more (?:romantic|romance|love stor(?:y|ies))|not romantic enough|(?:a lot |much )?more lovey[- ]dovey",
+     Critique.MORE_ROMANTIC),
+    (r"less (?:dark|serious|heavy|intense|depressing|grim|bleak|sad|gloomy)|lighter|"
      r"more (?:upbeat|fun|cheerful|light[- ]?hearted|positive|uplifting|happy)|happier|cheerier|"
-     r"too (?:dark|depressing|heavy|grim|bleak|sad|intense|violent|serious|gloomy)", Critique.LIGHTER),
+     r"too (?:dark|depressing|heavy|grim|bleak|sad|intense|serious|gloomy)", Critique.LIGHTER),
     (r"darker|more (?:dark|serious|intense|gritty|grim)|grittier|too (?:light|fluffy|happy)|"
      r"less (?:light|fluffy)", Critique.DARKER),
     (r"something (?:else|different)|different (?:ones|movies|films|picks|suggestions|options|stuff|titles)|"

@@ -35,6 +35,7 @@ class SessionState:
     last_picks: list[int] = field(default_factory=list)
     popularity_bias: float = 0.0  # < 0 favours the long tail, > 0 favours well-known movies
     diversity: float = 0.0  # raised by "something else"
+    focus: int | None = None  # the movie the last question was about ("who's in it?" then "is it scary?")
     # group conversations: the other viewers by display name (the speaker's own tastes stay above)
     members: dict[str, SessionState] = field(default_factory=dict)
     strategy: str = ""  # group aggregation strategy; "" = the default (agent.group.aggregate)
@@ -188,7 +189,10 @@ def apply_understanding(
     if u.mood or u.text.strip():
         state.mood = list(u.mood)
         state.text = " ".join([*u.mood, u.text]).strip() if u.text.strip() else " ".join(u.mood)
+    explicit_years = u.year_min is not None or u.year_max is not None or u.clear_years
     for c in u.critiques:
+        if explicit_years and c in (Critique.MORE_RECENT, Critique.OLDER):
+            continue  # "more recent ones, from 2012 or later": the stated year wins over the relative one
         _apply_critique(state, c, catalogue, notices)
     return notices
 
@@ -213,7 +217,26 @@ def _apply_years(state: SessionState, u: Understanding, notices: list[str]) -> N
             state.year_min = None
 
 
+#: Genre leanings per critique direction: (lean towards, stop leaning towards, rule out).
+_LEANINGS: dict[Critique, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    Critique.FUNNIER: (("Comedy",), ("Horror", "Thriller", "War", "Crime", "Drama"), ()),
+    Critique.LIGHTER: (("Comedy",), ("Horror", "Thriller", "War", "Crime"), ("Horror",)),
+    Critique.DARKER: (("Thriller", "Crime"), ("Comedy", "Children", "Animation", "Romance", "Musical"), ()),
+    Critique.LESS_VIOLENT: ((), ("Action", "War", "Crime", "Horror", "Thriller"), ("Horror", "War")),
+    Critique.MORE_ROMANTIC: (("Romance",), ("Horror", "War", "Action"), ()),
+}
+#: Words for semantic retrieval per direction (they replace the mood text).
+_CRITIQUE_TEXT: dict[Critique, str] = {
+    Critique.FUNNIER: "funny, hilarious comedy",
+    Critique.LIGHTER: "light-hearted, fun, uplifting",
+    Critique.DARKER: "dark, gritty, intense",
+    Critique.LESS_VIOLENT: "gentle, heartfelt, non-violent",
+    Critique.MORE_ROMANTIC: "romantic love story",
+}
+
+
 def _apply_critique(state: SessionState, c: Critique, catalogue: Catalogue, notices: list[str]) -> None:
+    """Shift the state along one direction: years from the last picks' median, genres, popularity."""
     years = [y for m in state.last_picks if (y := catalogue.get(m).year) is not None]
     pivot = int(statistics.median(years)) if years else None
     if c is Critique.MORE_RECENT and pivot is not None:
@@ -224,17 +247,27 @@ def _apply_critique(state: SessionState, c: Critique, catalogue: Catalogue, noti
         state.year_max = pivot - 1
         if state.year_min is not None and state.year_min > state.year_max:
             state.year_min = None
-    elif c is Critique.LIGHTER:
-        for g in ("Horror",):
-            _discard(state.genres_required, g)
-            _add(state.genres_excluded, g)
-        state.text = "light-hearted, fun, uplifting"
-    elif c is Critique.DARKER:
-        _discard(state.genres_excluded, "Horror")
-        state.text = "dark, gritty, intense"
+    elif c in _LEANINGS:
+        _lean(state, c)
     elif c is Critique.SOMETHING_ELSE:
         state.diversity = min(1.0, state.diversity + 0.3)
     elif c is Critique.LESS_POPULAR:
         state.popularity_bias = max(-1.0, state.popularity_bias - 0.5)
     elif c is Critique.MORE_POPULAR:
         state.popularity_bias = min(1.0, state.popularity_bias + 0.5)
+
+
+def _lean(state: SessionState, c: Critique) -> None:
+    towards, away, ruled_out = _LEANINGS[c]
+    for g in away:
+        _discard(state.genres_liked, g)
+    for g in ruled_out:
+        _discard(state.genres_required, g)
+        _add(state.genres_excluded, g)
+    for g in towards:
+        _discard(state.genres_excluded, g)
+        if g not in state.genres_required:
+            _add(state.genres_liked, g)
+    if c is Critique.DARKER:
+        _discard(state.genres_excluded, "Horror")
+    state.text = _CRITIQUE_TEXT[c]

@@ -1,0 +1,142 @@
+"""Answers to questions about movies (shown picks or named titles), from catalogue facts only.
+
+A question changes nothing: no likes, no new picks. Each answer says only what the catalogue holds
+(year, genres, tags, rating, directors, stars, plot) and, for "why", the evidence the pick was chosen on;
+a fact we do not hold is said to be missing, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from agent.explain.evidence import EvidenceBuilder
+from agent.understanding.acts import aspect
+from retrieval.catalogue import Catalogue
+from retrieval.types import Movie
+
+NO_SUBJECT = 'Which movie do you mean? Ask about one of my picks ("the second one", "#3") or name a title.'
+#: Feeling words a question may check, and the genres and tags that answer them.
+FEELINGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "scary": (("Horror", "Thriller"), ("scary", "creepy", "horror", "suspense", "disturbing", "tense")),
+    "creepy": (("Horror",), ("creepy", "scary", "disturbing")),
+    "funny": (("Comedy",), ("funny", "hilarious", "comedy", "humorous", "witty")),
+    "romantic": (("Romance",), ("romance", "romantic", "love story")),
+    "violent": (("Action", "War", "Crime", "Horror"), ("violent", "violence", "gore", "bloody", "brutal")),
+    "gory": (("Horror",), ("gore", "gory", "bloody", "violence")),
+    "sad": (("Drama",), ("sad", "depressing", "tearjerker", "emotional")),
+    "dark": (("Thriller", "Crime", "Horror"), ("dark", "dark comedy", "bleak", "disturbing")),
+    "for kids": (("Children", "Animation"), ("family", "kids", "pixar", "disney")),
+    "kid-friendly": (("Children", "Animation"), ("family", "kids", "pixar", "disney")),
+    "family-friendly": (("Children", "Animation"), ("family", "kids", "pixar", "disney")),
+    "animated": (("Animation",), ("animation", "animated", "pixar")),
+}
+
+
+def answer(
+    question: str,
+    movie_ids: Sequence[int],
+    catalogue: Catalogue,
+    evidence: EvidenceBuilder,
+    liked: Sequence[int] = (),
+    text: str = "",
+) -> str:
+    """One paragraph per movie asked about, answering the question's aspect from facts we hold."""
+    if not movie_ids:
+        return NO_SUBJECT
+    kind = aspect(question)
+    parts = []
+    for mid in movie_ids[:3]:
+        movie = catalogue.get(mid)
+        if kind == "why":
+            parts.append(_why(movie, evidence, liked, text))
+        elif kind == "genres" and (feeling := _feeling(question)):
+            parts.append(_feeling_answer(movie, feeling))
+        else:
+            parts.append(_fact(movie, kind))
+    return "\n\n".join(parts)
+
+
+def _feeling(question: str) -> str | None:
+    q = question.lower()
+    for word in FEELINGS:
+        if re.search(rf"(?<!\w){re.escape(word).replace('-', '[- ]')}(?!\w)", q):
+            return word
+    return None
+
+
+def _feeling_answer(movie: Movie, feeling: str) -> str:
+    genres, tags = FEELINGS[feeling]
+    hit_genres = [g for g in movie.genres if g in genres]
+    hit_tags = [t for t in movie.tags if t.lower() in tags]
+    facts = _genre_line(movie)
+    if hit_genres or hit_tags:
+        why = ", ".join([*(f"genre {g}" for g in hit_genres), *(f"tagged '{t}'" for t in hit_tags)])
+        return f"Probably yes: {movie.label} is listed with {why}. {facts}"
+    return f"Probably not: nothing in what I hold on {movie.label} says {feeling}. {facts}"
+
+
+def _genre_line(movie: Movie) -> str:
+    line = f"Genres: {', '.join(movie.genres) or 'none listed'}."
+    if movie.tags:
+        line += f" Tags: {', '.join(movie.tags[:5])}."
+    return line
+
+
+def _rating_line(movie: Movie) -> str:
+    if movie.rating_mean is None or not movie.rating_count:
+        return f"I hold no ratings for {movie.label}."
+    return (
+        f"{movie.label} averages {movie.rating_mean:.1f} out of 5 "
+        f"from {movie.rating_count:,} MovieLens ratings."
+    )
+
+
+def _fact(movie: Movie, kind: str) -> str:
+    label = movie.label
+    if kind == "directors":
+        if movie.directors:
+            return f"{label} was directed by {', '.join(movie.directors[:3])}."
+        return f"I don't hold the director of {label}. {_genre_line(movie)}"
+    if kind == "stars":
+        if movie.stars:
+            return f"{label} stars {', '.join(movie.stars[:4])}."
+        return f"I don't hold the cast of {label}. {_genre_line(movie)}"
+    if kind == "year":
+        if movie.year:
+            return f"{movie.title} came out in {movie.year}."
+        return f"I don't hold the release year of {movie.title}."
+    if kind == "rating":
+        return _rating_line(movie)
+    if kind == "genres":
+        return f"{label}: {_genre_line(movie)}"
+    return _summary(movie)
+
+
+def _summary(movie: Movie) -> str:
+    lines = [f"**{movie.label}** — {_genre_line(movie)}"]
+    if movie.plot:
+        lines.append(f"Plot: {movie.plot}")
+    if movie.directors:
+        lines.append(f"Directed by {', '.join(movie.directors[:3])}.")
+    if movie.stars:
+        lines.append(f"Starring {', '.join(movie.stars[:4])}.")
+    lines.append(_rating_line(movie))
+    return " ".join(lines)
+
+
+def _why(movie: Movie, evidence: EvidenceBuilder, liked: Sequence[int], text: str) -> str:
+    ev = evidence.build(movie.movie_id, liked, text)
+    reasons = []
+    if ev.related_liked:
+        names = " and ".join(m.label for m in ev.related_liked)
+        reasons.append(f"it is close to {names}, which you liked")
+        if ev.co_liked_count:
+            reasons.append(f"{ev.co_liked_count} MovieLens users rated both 4 stars or more")
+    if ev.matched_genres:
+        reasons.append(f"it shares the genres {', '.join(ev.matched_genres)}")
+    if ev.reason_tags:
+        reasons.append(f"it is tagged {', '.join(repr(t) for t in ev.reason_tags)}")
+    if not reasons:
+        reasons.append(f"it fits what you asked for ({', '.join(movie.genres) or 'no genre listed'})")
+    return f"I picked {movie.label} because " + "; ".join(reasons) + f". {_rating_line(movie)}"
