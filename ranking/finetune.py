@@ -5,8 +5,8 @@ their last ``liked`` / ``disliked`` signal per movie becomes a 5.0 / 1.0 rating,
 positives and disliked ones the set model's dislike inputs; ``seen`` carries no taste and is ignored.
 
 What changes: every set model of the bag continues training from its saved state for a few epochs
-(same sampling and loss as :func:`ranking.train.fit_set_model`, lower learning rate); EASE is refitted
-on the same data with the already tuned regularisation, so feedback co-occurrences count at once.
+(same sampling and loss as :func:`ranking.set_training.fit_set_model`, lower learning rate); EASE is
+refitted on the same data with the already tuned regularisation, so feedback co-occurrences count at once.
 What stays: popularity, blend weights and text weights (tuned on validation users during training).
 
 The gate uses the training protocol: the same validation users (``config.seed`` split), reveal sizes
@@ -29,8 +29,8 @@ from ranking.baselines import fit_ease
 from ranking.config import TrainConfig
 from ranking.evaluation import Tasks, evaluate, make_tasks, metrics_from_scores
 from ranking.interactions import Interactions, build_interactions, split_users
-from ranking.model import SetModel
-from ranking.train import TrainedModel, _epoch_samples, batch_loss, default_device
+from ranking.set_training import cpu_state, load_set_model, set_model_optimizer, train_epoch, training_device
+from ranking.train import TrainedModel
 
 FEEDBACK_COLUMNS = ("user_key", "movie_id", "signal")
 MIN_RATIO = 0.98  # refuse a model whose validation NDCG@10 drops by more than 2 %
@@ -124,29 +124,53 @@ def _continue_set_model(
 ) -> dict[str, torch.Tensor]:
     """Train a set model further from ``state`` (same samples and loss as training)."""
     torch.manual_seed(seed)
-    net = SetModel(state["content"], state["bias"], config.hidden)
-    net.load_state_dict(state)
-    net = net.to(device).train()
-    decay = [p for n, p in net.named_parameters() if "delta" not in n and p.ndim > 1]
-    other = [p for n, p in net.named_parameters() if "delta" not in n and p.ndim <= 1]
-    opt = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": config.weight_decay},
-            {"params": other, "weight_decay": 0.0},
-            {"params": [net.in_delta, net.out_delta], "weight_decay": 0.0},
-        ],
-        lr=lr,
-    )
-    amp = device.type == "cuda" and config.mixed_precision
+    net = load_set_model(state, config, device).train()
+    opt = set_model_optimizer(net, config, lr)
     for epoch in tqdm(range(epochs), desc="fine-tune set model", disable=not progress, leave=False):
-        samples = _epoch_samples(inter, config, np.random.default_rng([seed, epoch, 1]))
-        for i in range(0, len(samples), config.batch_size):
-            chunk = samples[i : i + config.batch_size]
-            loss = batch_loss(net, chunk, config, device, amp)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+        train_epoch(net, opt, inter, config, device, np.random.default_rng([seed, epoch, 1]))
+    return cpu_state(net)
+
+
+@dataclass(frozen=True)
+class _FeedbackData:
+    """The users fine-tuning trains on: MovieLens users plus the feedback pseudo-users."""
+
+    inter: Interactions
+    pseudo_users: np.ndarray
+    n_feedback_users: int
+    n_feedback_rows: int  # distinct liked / disliked signals (before repetition)
+
+
+def _feedback_data(
+    model: TrainedModel,
+    ratings: pd.DataFrame,
+    feedback: pd.DataFrame | Iterable[tuple[str, int, str]],
+    feedback_repeat: int,
+) -> _FeedbackData:
+    cfg = model.config
+    first_user = int(ratings["userId"].max()) + 1 if len(ratings) else 1
+    t0 = int(ratings["timestamp"].max()) + 1 if len(ratings) else 0
+    fb_rows, n_fb_users = feedback_ratings(feedback, first_user, feedback_repeat, t0)
+    movielens = build_interactions(ratings, model.item_ids)
+    base_users = movielens.users
+    if not cfg.refit_full:
+        base_users, _ = split_users(movielens.users, cfg.val_fraction, cfg.seed)
+    combined = build_interactions(pd.concat([ratings, fb_rows], ignore_index=True), model.item_ids)
+    pseudo = combined.users[combined.users >= first_user]
+    inter = combined.subset(np.concatenate([base_users, pseudo]))
+    return _FeedbackData(inter, pseudo, n_fb_users, int(len(fb_rows) // max(feedback_repeat, 1)))
+
+
+def _verdict(before: float, after: float, min_ratio: float) -> tuple[bool, str]:
+    """Whether validation NDCG@10 kept at least ``min_ratio`` of its value, and why."""
+    accepted = after >= min_ratio * before
+    change = (after / before - 1.0) * 100.0 if before > 0 else 0.0
+    if accepted:
+        return accepted, f"validation NDCG@10 {before:.4f} -> {after:.4f} ({change:+.1f}%)"
+    return accepted, (
+        f"validation NDCG@10 fell from {before:.4f} to {after:.4f} ({change:+.1f}%, "
+        f"more than the {(1.0 - min_ratio) * 100:.0f}% allowed)"
+    )
 
 
 def finetune(
@@ -173,59 +197,36 @@ def finetune(
     if epochs < 1:
         raise ValueError("epochs must be at least 1")
     cfg = model.config
-    dev = torch.device(device) if device is not None else default_device()
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
+    dev = training_device(device, cfg)
     tasks = validation_tasks(model, ratings)
     before = validation_ndcg(model, tasks, dev)
-
-    first_user = int(ratings["userId"].max()) + 1 if len(ratings) else 1
-    t0 = int(ratings["timestamp"].max()) + 1 if len(ratings) else 0
-    fb_rows, n_fb_users = feedback_ratings(feedback, first_user, feedback_repeat, t0)
-    movielens = build_interactions(ratings, model.item_ids)
-    base_users = movielens.users
-    if not cfg.refit_full:
-        base_users, _ = split_users(movielens.users, cfg.val_fraction, cfg.seed)
-    combined = build_interactions(pd.concat([ratings, fb_rows], ignore_index=True), model.item_ids)
-    pseudo = combined.users[combined.users >= first_user]
-    inter = combined.subset(np.concatenate([base_users, pseudo]))
-
+    data = _feedback_data(model, ratings, feedback, feedback_repeat)
     lr = cfg.lr * lr_scale
     states = tuple(
         _continue_set_model(
-            st, inter, cfg, dev, seed=seed * 1000 + i, epochs=epochs, lr=lr, progress=progress
+            st, data.inter, cfg, dev, seed=seed * 1000 + i, epochs=epochs, lr=lr, progress=progress
         )
         for i, st in enumerate(model.set_states)
     )
     ease = model.ease
     lam = model.info.get("ease_lambda")
-    if refit_ease and lam is not None and len(pseudo):
-        ease = fit_ease(inter, [float(lam)], cfg.ease_min_count)[float(lam)]
-    info: dict[str, Any] = {
-        **model.info,
-        "n_finetunes": int(model.info.get("n_finetunes", 0)) + 1,
-        "finetune": {
-            "epochs": epochs,
-            "seed": seed,
-            "lr": lr,
-            "feedback_users": n_fb_users,
-            "feedback_rows": int(len(fb_rows) // max(feedback_repeat, 1)),
-            "feedback_repeat": feedback_repeat,
-            "ease_refit": ease is not model.ease,
-            "device": str(dev),
-        },
+    if refit_ease and lam is not None and len(data.pseudo_users):
+        ease = fit_ease(data.inter, [float(lam)], cfg.ease_min_count)[float(lam)]
+    run = {
+        "epochs": epochs,
+        "seed": seed,
+        "lr": lr,
+        "feedback_users": data.n_feedback_users,
+        "feedback_rows": data.n_feedback_rows,
+        "feedback_repeat": feedback_repeat,
+        "ease_refit": ease is not model.ease,
+        "device": str(dev),
     }
+    n_finetunes = int(model.info.get("n_finetunes", 0)) + 1
+    info: dict[str, Any] = {**model.info, "n_finetunes": n_finetunes, "finetune": run}
     tuned = dataclasses.replace(model, set_states=states, ease=ease, info=info)
     after = validation_ndcg(tuned, tasks, dev)
-    accepted = after >= min_ratio * before
-    change = (after / before - 1.0) * 100.0 if before > 0 else 0.0
-    if accepted:
-        reason = f"validation NDCG@10 {before:.4f} -> {after:.4f} ({change:+.1f}%)"
-    else:
-        reason = (
-            f"validation NDCG@10 fell from {before:.4f} to {after:.4f} ({change:+.1f}%, "
-            f"more than the {(1.0 - min_ratio) * 100:.0f}% allowed)"
-        )
+    accepted, reason = _verdict(before, after, min_ratio)
     tuned.info["finetune"] |= {"val_ndcg_before": before, "val_ndcg_after": after, "accepted": accepted}
     return FinetuneResult(tuned, before, after, accepted, reason)
 

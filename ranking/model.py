@@ -63,9 +63,13 @@ class SetModel(nn.Module):
         liked_mask: torch.Tensor,
         disliked: torch.Tensor,
         disliked_mask: torch.Tensor,
+        table: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """User vectors ``(B, d)`` from padded row tensors ``(B, L)`` and float masks."""
-        table = self.item_in()
+        """User vectors ``(B, d)`` from padded row tensors ``(B, L)`` and float masks.
+
+        ``table`` is the input item table, :meth:`item_in` unless a caller has it at hand.
+        """
+        table = self.item_in() if table is None else table
         lm = liked_mask.unsqueeze(-1)
         h = (table[liked] * lm).sum(1) / lm.sum(1).clamp_min(1.0)
         dm = disliked_mask.unsqueeze(-1)
@@ -115,12 +119,9 @@ class SetScorer:
     def score_batch(self, liked: Sequence[np.ndarray], disliked: Sequence[np.ndarray]) -> np.ndarray:
         lr, lm = pad_sets(liked, self.device)
         dr, dm = pad_sets(disliked, self.device)
-        lm, dm = lm.unsqueeze(-1), dm.unsqueeze(-1)
         total = None
         for m, tin, tout in zip(self.models, self._in, self._out, strict=True):
-            h = (tin[lr] * lm).sum(1) / lm.sum(1).clamp_min(1.0)
-            g = (tin[dr] * dm).sum(1) / dm.sum(1).clamp_min(1.0)
-            u = h + m.mlp(h) - m.dislike(g)
+            u = m.user(lr, lm, dr, dm, table=tin)
             logp = torch.log_softmax((u @ tout.T + m.bias).float(), dim=-1)
             total = logp if total is None else total + logp
         assert total is not None

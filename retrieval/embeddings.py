@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+from abc import ABC, abstractmethod
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ from pydantic import BaseModel
 
 from retrieval.catalogue import Catalogue
 from retrieval.errors import ReelChatError
-from retrieval.types import Movie
+from retrieval.types import Filters, Movie, ScoredList
 
 DOC_FORMAT_VERSION = 2
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -90,6 +92,24 @@ class Encoder:
             normalize_embeddings=True,
         )
         return np.asarray(vecs, dtype=np.float32)
+
+
+class VectorSearch(ABC):
+    """A search over movie vectors that answers text by encoding it with its ``encoder``."""
+
+    encoder: Encoder
+
+    def search(
+        self, text: str, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
+    ) -> ScoredList:
+        """Encode ``text`` and return the ``n`` most similar admitted movies."""
+        return self.search_vector(self.encoder.encode([text])[0], filters, exclude_ids, n)
+
+    @abstractmethod
+    def search_vector(
+        self, vec: np.ndarray, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
+    ) -> ScoredList:
+        """Top ``n`` admitted, non-excluded movies by cosine similarity to ``vec``, best first."""
 
 
 def embeddings_fingerprint(catalogue: Catalogue, encoder: Encoder) -> str:

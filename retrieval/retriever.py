@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from retrieval.catalogue import Catalogue
-from retrieval.embeddings import Encoder, catalogue_embeddings
+from retrieval.embeddings import Encoder, VectorSearch, catalogue_embeddings
 from retrieval.errors import ReelChatError
 from retrieval.index import IndexConfig, MovieIndex
 from retrieval.types import Filters, ScoredList
@@ -49,7 +49,7 @@ class ChromaRetriever:
         return self.index.search_vector(vec, filters, exclude_ids, n)
 
 
-class ExactRetriever:
+class ExactRetriever(VectorSearch):
     """Exact cosine search over the item matrix; filters use ``Filters.admits`` on the catalogue.
 
     The benchmark baseline, and the fallback when the Chroma index cannot be used.
@@ -72,11 +72,6 @@ class ExactRetriever:
     ) -> ExactRetriever:
         """Build from the (cached) catalogue embeddings."""
         return cls(catalogue, catalogue_embeddings(catalogue, encoder, cache_dir), encoder)
-
-    def search(
-        self, text: str, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200
-    ) -> ScoredList:
-        return self.search_vector(self.encoder.encode([text])[0], filters, exclude_ids, n)
 
     def search_vector(
         self, vec: np.ndarray, filters: Filters | None = None, exclude_ids: Collection[int] = (), n: int = 200

@@ -35,6 +35,34 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
+def _save_plot(plt: Any, fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _curves_plot(plt: Any, report: Report, out: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for name, ys in (report.curves or {}).items():
+        ax.plot(range(1, len(ys) + 1), ys, label=name)
+    ax.set(
+        xlabel=report.curve_axes[0],
+        ylabel=report.curve_axes[1],
+        title=f"{report.name}: {report.curve_axes[1]}",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save_plot(plt, fig, out / f"{report.name}_recall.png")
+
+
+def _latency_plot(plt: Any, report: Report, out: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.hist(list(report.latencies_ms), bins=40)
+    ax.set(xlabel="turn latency (ms)", ylabel="turns", title=f"{report.name}: turn latency")
+    return _save_plot(plt, fig, out / f"{report.name}_latency.png")
+
+
 def write_report(report: Report, out_dir: Path | str) -> list[Path]:
     """Write ``NAME.md``, ``NAME.json`` and the plots into ``out_dir``; return the paths written."""
     out = Path(out_dir)
@@ -43,32 +71,11 @@ def write_report(report: Report, out_dir: Path | str) -> list[Path]:
     plt = _pyplot()
     md = report.markdown
     if report.curves:
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        for name, ys in report.curves.items():
-            ax.plot(range(1, len(ys) + 1), ys, label=name)
-        ax.set(
-            xlabel=report.curve_axes[0],
-            ylabel=report.curve_axes[1],
-            title=f"{report.name}: {report.curve_axes[1]}",
-        )
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        p = out / f"{report.name}_recall.png"
-        fig.tight_layout()
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        paths.append(p)
-        md += f"\n![{report.curve_axes[1]}]({p.name})\n"
+        paths.append(_curves_plot(plt, report, out))
+        md += f"\n![{report.curve_axes[1]}]({paths[-1].name})\n"
     if report.latencies_ms:
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        ax.hist(list(report.latencies_ms), bins=40)
-        ax.set(xlabel="turn latency (ms)", ylabel="turns", title=f"{report.name}: turn latency")
-        p = out / f"{report.name}_latency.png"
-        fig.tight_layout()
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        paths.append(p)
-        md += f"\n![turn latency]({p.name})\n"
+        paths.append(_latency_plot(plt, report, out))
+        md += f"\n![turn latency]({paths[-1].name})\n"
     (out / f"{report.name}.md").write_text(md, encoding="utf-8")
     (out / f"{report.name}.json").write_text(json.dumps(report.data, indent=2, default=str), encoding="utf-8")
     return [out / f"{report.name}.md", out / f"{report.name}.json", *paths]

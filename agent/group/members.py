@@ -159,80 +159,109 @@ def _first_person(rest: str) -> str:
 
 def read_members(text: str, known: Sequence[str], spans: Sequence[tuple[int, int]]) -> GroupTurn:
     """Cut ``text`` into subject clauses; ``known`` are the current members, ``spans`` title spans."""
-    known = list(known)
-    added: list[str] = []
-    removed: list[str] = []
-    allowed: list[tuple[str, str]] = []
-    clauses: list[Clause] = []
-    subject, last_member = SPEAKER, None
+    reader = _MemberReader(text, known, spans)
+    for clause in _split(text, spans):
+        reader.read(_LEAD_RE.sub("", clause).strip())
+    return reader.turn()
 
-    def member(raw: str) -> str:
-        name = find_member([*known, *added], raw) or display_name(raw)
-        if name not in known and name not in added and len(known) + len(added) < MAX_MEMBERS:
-            added.append(name)
+
+class _MemberReader:
+    """What :func:`read_members` has gathered so far, and whose clause the current one is."""
+
+    def __init__(self, text: str, known: Sequence[str], spans: Sequence[tuple[int, int]]) -> None:
+        self.text, self.spans = text, spans
+        self.known = list(known)
+        self.added: list[str] = []
+        self.removed: list[str] = []
+        self.allowed: list[tuple[str, str]] = []
+        self.clauses: list[Clause] = []
+        self.subject: str = SPEAKER
+        self.last_member: str | None = None
+
+    def turn(self) -> GroupTurn:
+        removed = tuple(dict.fromkeys(self.removed))
+        return GroupTurn(tuple(self.clauses), tuple(self.added), removed, tuple(self.allowed))
+
+    def read(self, body: str) -> None:
+        """Take one clause (lead words such as "and" already cut off)."""
+        if self._roster_change(body):
+            return
+        text = self._subject_text(body)
+        if self.subject in (SPEAKER, GROUP):
+            self.clauses.append(Clause(self.subject, text))
+            return
+        unban = _UNBAN_RE.match(text.removeprefix("I ").strip())
+        if unban:
+            self.allowed.append((self.subject, unban.group(1)))
+            return
+        # "I love Amélie and hate horror" reads better as two sentences
+        parts = _VERB_AND_RE.split(text.removeprefix("I ").strip())
+        self.clauses += [Clause(self.subject, f"I {part}") for part in parts if part.strip()]
+
+    def _members(self) -> list[str]:
+        return [*self.known, *self.added]
+
+    def _member(self, raw: str) -> str:
+        """The member ``raw`` names, added to the group if new (while there is room)."""
+        name = find_member(self._members(), raw) or display_name(raw)
+        if name not in self._members() and len(self._members()) < MAX_MEMBERS:
+            self.added.append(name)
         return name
 
-    def _title_not_member(name: str) -> bool:
-        """A capitalised word inside a title span is a movie, unless it names a current member."""
-        if find_member([*known, *added], name) is not None:
-            return False
-        return any(
-            any(a <= m.start() < b for a, b in spans) for m in re.finditer(rf"\b{re.escape(name)}\b", text)
-        )
-
-    for clause in _split(text, spans):
-        body = _LEAD_RE.sub("", clause).strip()
+    def _roster_change(self, body: str) -> bool:
+        """Whether ``body`` brings members in ("movie night with Sam", "Sam is joining") or drops one."""
         intro = _INTRO_RE.search(body)
         if intro:
             names = intro.group(1) or intro.group(2)
             for raw in re.split(r"\s*(?:,|\band\b|&)\s*", names):
                 if raw.strip() and raw.strip() not in _NOT_NAMES:
-                    last_member = member(raw)
-            continue
+                    self.last_member = self._member(raw)
+            return True
         join = _JOIN_RE.match(body)
         if join and join.group(1) not in _NOT_NAMES:
-            last_member = member(join.group(1))
-            continue
+            self.last_member = self._member(join.group(1))
+            return True
         leave = _LEAVE_RE.search(body)
         if leave:
-            name = find_member([*known, *added], leave.group(1) or leave.group(2))
+            name = find_member(self._members(), leave.group(1) or leave.group(2))
             if name is not None:
-                removed.append(name)
-                continue
+                self.removed.append(name)
+                return True
+        return False
+
+    def _subject_text(self, body: str) -> str:
+        """Set the clause's subject; its text for the parser (first person for a member)."""
         role = _ROLE_RE.match(body)
-        named = _SUBJECT_NAME_RE.match(body) or _known_at(body, [*known, *added])
+        named = _SUBJECT_NAME_RE.match(body) or _known_at(body, self._members())
         if _SPEAKER_RE.match(body):
-            subject, text_ = SPEAKER, body
+            self.subject = SPEAKER
         elif _GROUP_RE.match(body):
-            subject, text_ = GROUP, body
+            self.subject = GROUP
         elif role:
-            subject = last_member = member(role.group(0))
-            text_ = _first_person(body[role.end() :].lstrip(" :"))
-        elif named and named.group(1) not in _NOT_NAMES and not _title_not_member(named.group(1)):
-            subject = last_member = member(named.group(1))
-            text_ = _first_person(body[named.end() :].lstrip(" :"))
-        elif _PRONOUN_RE.match(body) and last_member is not None:
-            subject = last_member
-            text_ = _first_person(_PRONOUN_RE.sub("", body, count=1).strip())
-        elif subject not in (SPEAKER, GROUP):
-            text_ = (
-                _first_person(body)
-                if _WORD_RE.match(body) and body.split()[0].lower() in _CONJUGATE
-                else body
-            )
-        else:
-            text_ = body
-        if subject not in (SPEAKER, GROUP):
-            unban = _UNBAN_RE.match(text_.removeprefix("I ").strip())
-            if unban:
-                allowed.append((subject, unban.group(1)))
-                continue
-        if subject in (SPEAKER, GROUP):
-            clauses.append(Clause(subject, text_))
-        else:  # "I love Amélie and hate horror" reads better as two sentences
-            parts = _VERB_AND_RE.split(text_.removeprefix("I ").strip())
-            clauses += [Clause(subject, f"I {part}") for part in parts if part.strip()]
-    return GroupTurn(tuple(clauses), tuple(added), tuple(dict.fromkeys(removed)), tuple(allowed))
+            self.subject = self.last_member = self._member(role.group(0))
+            return _first_person(body[role.end() :].lstrip(" :"))
+        elif named and named.group(1) not in _NOT_NAMES and not self._title_not_member(named.group(1)):
+            self.subject = self.last_member = self._member(named.group(1))
+            return _first_person(body[named.end() :].lstrip(" :"))
+        elif _PRONOUN_RE.match(body) and self.last_member is not None:
+            self.subject = self.last_member
+            return _first_person(_PRONOUN_RE.sub("", body, count=1).strip())
+        elif (  # no subject of its own: the member's clause goes on ("…, likes westerns")
+            self.subject not in (SPEAKER, GROUP)
+            and _WORD_RE.match(body)
+            and body.split()[0].lower() in _CONJUGATE
+        ):
+            return _first_person(body)
+        return body
+
+    def _title_not_member(self, name: str) -> bool:
+        """A capitalised word inside a title span is a movie, unless it names a current member."""
+        if find_member(self._members(), name) is not None:
+            return False
+        return any(
+            any(a <= m.start() < b for a, b in self.spans)
+            for m in re.finditer(rf"\b{re.escape(name)}\b", self.text)
+        )
 
 
 def _known_at(body: str, names: Sequence[str]) -> re.Match[str] | None:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from agent.understanding import lexicon as lx
+from agent.understanding.matching import phrase
 
 LIKE, DISLIKE, SEEN = "like", "dislike", "seen"
 _DIGITS = "ABCDEFGHIJ"
@@ -28,23 +29,19 @@ def _marker_index(token: str) -> tuple[str, int]:
     return token[1], int("".join(str(_DIGITS.index(c)) for c in token[2:-1]))
 
 
-def _phrase(pattern: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\w'])(?:{pattern})(?![\w'])")
-
-
-_POST_RE = _phrase(
+_POST_RE = phrase(
     rf"(?:(?P<neg>{lx.COPULA} not|wasn'?t|weren'?t|isn'?t|aren'?t|was not|were not|is not|are not|"
     rf"did ?n'?t|does ?n'?t)|{lx.COPULA})? ?(?:{lx.ADVERBS} )*(?P<not>not )?(?:{lx.ADVERBS} )*"
     rf"(?:(?P<pos>{lx.POSITIVE_WORDS})|(?P<bad>{lx.NEGATIVE_WORDS}))"
 )
-_POST_VERB_RE = _phrase(rf"(?P<pos>{lx.POSITIVE_VERBS})|(?P<bad>{lx.NEGATIVE_VERBS})")
-_PRONOUN_VERB_RE = _phrase(rf"(?P<pos>{lx.POSITIVE_PRONOUN})|(?P<bad>{lx.NEGATIVE_PRONOUN})")
+_POST_VERB_RE = phrase(rf"(?P<pos>{lx.POSITIVE_VERBS})|(?P<bad>{lx.NEGATIVE_VERBS})")
+_PRONOUN_VERB_RE = phrase(rf"(?P<pos>{lx.POSITIVE_PRONOUN})|(?P<bad>{lx.NEGATIVE_PRONOUN})")
 _CUES = (
-    (_phrase(lx.NEUTRAL_CUE), "¤N¤"),
-    (_phrase(lx.DISLIKE_CUE), "¤D¤"),
-    (_phrase(lx.SEEN_CUE), "¤S¤"),
-    (_phrase(lx.LIKE_CUE), "¤L¤"),
-    (_phrase(r"not|no|nor|never"), "¤X¤"),
+    (phrase(lx.NEUTRAL_CUE), "¤N¤"),
+    (phrase(lx.DISLIKE_CUE), "¤D¤"),
+    (phrase(lx.SEEN_CUE), "¤S¤"),
+    (phrase(lx.LIKE_CUE), "¤L¤"),
+    (phrase(r"not|no|nor|never"), "¤X¤"),
 )
 _TOKEN_RE = re.compile(r"¤(?:[TR][A-J]+|[NDLSXPMQZ])¤|[a-z0-9']+|[.!?;,\n&]")
 _SENTENCE_END = frozenset(".!?;\n")
@@ -73,17 +70,31 @@ def _post_sub(m: re.Match[str]) -> str:
 
 def attribute(marked: str) -> Attribution:
     """Labels for every item marker in ``marked`` (lower-cased text with item markers)."""
+    toks = _TOKEN_RE.findall(_with_cue_markers(marked))
+    out = Attribution()
+    for tok in toks:
+        if tok[:2] in ("¤T", "¤R"):
+            out.labels.setdefault(_marker_index(tok), set())
+    post = _predicate_labels(toks, out.labels)
+    explicit = post | _cue_labels(toks, out.labels, post)
+    for key, labels in out.labels.items():
+        if key not in explicit and not labels:
+            labels.add(LIKE)
+    return out
+
+
+def _with_cue_markers(marked: str) -> str:
+    """``marked`` with predicates and cue phrases replaced by their markers."""
     text = _PRONOUN_VERB_RE.sub(_pronoun_sub, marked)
     text = _POST_VERB_RE.sub(_post_sub, text)
     text = _POST_RE.sub(_post_sub, text)
     for pattern, marker in _CUES:
         text = pattern.sub(f" {marker} ", text)
-    toks = _TOKEN_RE.findall(text)
-    out = Attribution()
-    items = [i for i, t in enumerate(toks) if t[:2] in ("¤T", "¤R")]
-    for i in items:
-        out.labels.setdefault(_marker_index(toks[i]), set())
-    explicit: set[tuple[str, int]] = set()
+    return text
+
+
+def _predicate_labels(toks: list[str], labels: dict[tuple[str, int], set[str]]) -> set[tuple[str, int]]:
+    """Label the items a predicate follows ("X and Y were great", "... but hated it"); those items."""
     post: set[tuple[str, int]] = set()
     for idx, tok in enumerate(toks):
         if tok in ("¤Q¤", "¤Z¤"):
@@ -93,8 +104,7 @@ def attribute(marked: str) -> Attribution:
                 k -= 1
             if k >= 0 and toks[k][:2] in ("¤T", "¤R"):
                 key = _marker_index(toks[k])
-                out.labels[key].add(LIKE if tok == "¤Q¤" else DISLIKE)
-                explicit.add(key)
+                labels[key].add(LIKE if tok == "¤Q¤" else DISLIKE)
                 post.add(key)
             continue
         if tok not in ("¤P¤", "¤M¤"):
@@ -103,10 +113,17 @@ def attribute(marked: str) -> Attribution:
         while k >= 0 and (toks[k][:2] in ("¤T", "¤R") or toks[k] in _GROUP_GLUE or toks[k] == "¤S¤"):
             if toks[k][:2] in ("¤T", "¤R"):
                 key = _marker_index(toks[k])
-                out.labels[key].add(LIKE if tok == "¤P¤" else DISLIKE)
-                explicit.add(key)
+                labels[key].add(LIKE if tok == "¤P¤" else DISLIKE)
                 post.add(key)
             k -= 1
+    return post
+
+
+def _cue_labels(
+    toks: list[str], labels: dict[tuple[str, int], set[str]], post: set[tuple[str, int]]
+) -> set[tuple[str, int]]:
+    """Label items by the cue before them, where no predicate after them did; the items a cue reached."""
+    reached: set[tuple[str, int]] = set()
     cue: str | None = None
     cue_set = False
     not_until = -1
@@ -126,10 +143,7 @@ def attribute(marked: str) -> Attribution:
                 label = cue
             if label is None and not cue_set and idx > not_until:
                 continue
-            explicit.add(key)
+            reached.add(key)
             if label is not None and not (key in post and label in (LIKE, DISLIKE)):
-                out.labels[key].add(label)
-    for key, labels in out.labels.items():
-        if key not in explicit and not labels:
-            labels.add(LIKE)
-    return out
+                labels[key].add(label)
+    return reached
