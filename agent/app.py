@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 
@@ -11,6 +12,7 @@ from agent.pipeline.pipeline import Pipeline
 from agent.records import Recommendation
 from agent.resources import Resources
 from agent.settings import Settings
+from agent.store import Accounts
 from retrieval.catalogue import Catalogue
 
 
@@ -20,6 +22,8 @@ class RecommenderAgent:
     def __init__(self, resources: Resources, engine: TurnEngine | None = None) -> None:
         self.resources = resources
         self.engine = engine or TurnEngine(resources)
+        self._accounts: Accounts | None = None
+        self._accounts_lock = threading.Lock()
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, progress: bool = True) -> RecommenderAgent:
@@ -59,6 +63,14 @@ class RecommenderAgent:
         if explain:
             return list(self.engine.explain(state, result))
         return self.engine.cards(result)
+
+    @property
+    def accounts(self) -> Accounts:
+        """Sign-up, sign-in, tokens, export and delete over this agent's store (built on first use)."""
+        with self._accounts_lock:
+            if self._accounts is None:
+                self._accounts = Accounts.from_settings(self.engine.store, self.settings)
+            return self._accounts
 
     def forget_user(self, user_id: str) -> bool:
         """Delete everything stored about ``user_id``."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,17 @@ class Limits(BaseModel):
     ui_concurrency: int = Field(default=4, ge=1, description="turns the web UI serves at once")
     ui_queue_size: int = Field(default=64, ge=1, description="turns waiting in the web UI's queue")
     api_sessions: int = Field(default=512, ge=1, description="API conversations kept in memory (LRU)")
+    sign_in_failures: int = Field(
+        default=5, ge=1, description="failed sign-ins per account and client address a minute, then backoff"
+    )
+    sign_in_failures_per_address: int = Field(
+        default=20, ge=1, description="failed sign-ins per client address a minute, over all accounts"
+    )
+    sign_in_failures_per_account: int = Field(
+        default=20, ge=1, description="failed sign-ins per account a minute, over all addresses"
+    )
+    sign_in_backoff_max_s: float = Field(default=900.0, gt=0, description="longest sign-in lock-out")
+    token_max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0, description="how long a sign-in lasts")
 
 
 DEFAULT_LIMITS = Limits()
@@ -64,6 +75,9 @@ class Settings(BaseSettings):
     )
     llm_timeout_s: float = Field(default=20.0, gt=0, description="time for one reply's explanations")
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in the cache dir.")
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs sign-in tokens; default: a random key in <cache dir>/secret_key"
+    )
     device: str = Field(default="auto", description="auto | cpu | cuda | cuda:N")
     prior: Literal["all", "tune", "report", "none"] = Field(
         default="all",

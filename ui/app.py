@@ -27,7 +27,7 @@ from ui.style import CSS
 if TYPE_CHECKING:
     from agent.settings import Settings
 
-#: Every page event stays off the public API; only /chat and /feedback are published.
+#: Every page event stays off the public API; only /sign_in, /sign_out, /chat and /feedback are published.
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 
 
@@ -41,14 +41,16 @@ def build_app(
     loader = AgentLoader(agent_factory).start()
     with gr.Blocks(title=title, analytics_enabled=False, fill_width=True) as demo:
         tab = gr.State(None)
+        api = ApiHandlers(loader, ApiSessions(limits.api_sessions))  # first: the page events get other names
+        gr.api(api.sign_in, api_name="sign_in")
+        gr.api(api.sign_out, api_name="sign_out")
+        gr.api(api.chat, api_name="chat")
+        gr.api(api.feedback, api_name="feedback")
         page = build_page(loader)
         _wire_conversation(page, tab, ConversationHandlers(loader, page.views))
         _wire_refine(page, tab, RefineHandlers(loader, page.views))
         _wire_identity(demo, page, tab, IdentityHandlers(loader, page.views))
         _wire_status(demo, page, StatusHandlers(loader))
-        api = ApiHandlers(loader, ApiSessions(limits.api_sessions))
-        gr.api(api.chat, api_name="chat")
-        gr.api(api.feedback, api_name="feedback")
     demo.queue(default_concurrency_limit=limits.ui_concurrency, max_size=limits.ui_queue_size)
     demo.reelchat_loader = loader  # type: ignore[attr-defined]  # tests wait on it
     return demo
@@ -81,11 +83,19 @@ def _wire_refine(page: Page, tab: gr.State, handlers: RefineHandlers) -> None:
 
 def _wire_identity(demo: gr.Blocks, page: Page, tab: gr.State, handlers: IdentityHandlers) -> None:
     ident = page.identity
-    outputs = [tab, ident.name, *page.views.outputs]
-    ident.remember.click(handlers.remember_me, [ident.name, tab], [*outputs, ident.stored], **PRIVATE)
-    ident.name.submit(handlers.remember_me, [ident.name, tab], [*outputs, ident.stored], **PRIVATE)
-    ident.forget.click(handlers.forget_me, [tab], [*outputs, ident.stored], **PRIVATE)
-    demo.load(handlers.restore_remembered, [ident.stored, tab], outputs, **PRIVATE)
+    views = page.views.outputs
+    outputs = [tab, ident.who, ident.password, ident.new_password, *views, ident.stored]
+    credentials = [ident.name, ident.password, tab]
+    ident.sign_in.click(handlers.sign_in, credentials, outputs, **PRIVATE)
+    ident.password.submit(handlers.sign_in, credentials, outputs, **PRIVATE)
+    ident.sign_up.click(handlers.sign_up, credentials, outputs, **PRIVATE)
+    ident.sign_out.click(handlers.sign_out, [tab], outputs, **PRIVATE)
+    ident.change.click(
+        handlers.change_password, [ident.password, ident.new_password, tab], outputs, **PRIVATE
+    )
+    ident.delete.click(handlers.delete_account, [tab], outputs, **PRIVATE)
+    ident.download.click(handlers.download, [tab], [tab, ident.who, *views, ident.export], **PRIVATE)
+    demo.load(handlers.restore_remembered, [ident.stored, tab], [tab, ident.who, *views], **PRIVATE)
 
 
 def _wire_status(demo: gr.Blocks, page: Page, handlers: StatusHandlers) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ui.cards import esc, status_html, turn_marker
-from ui.identity import PANEL_HINT, STORAGE_KEY, STORAGE_SECRET, remembered
+from ui.identity import PANEL_HINT, STORAGE_KEY, remembered
 from ui.members import members_html
 from ui.panels import understood_html
 from ui.sessions import AgentLoader
@@ -46,11 +46,19 @@ class ChatControls:
 
 @dataclass(frozen=True)
 class IdentityControls:
-    """The optional-name panel and the browser storage that remembers the name."""
+    """The account panel and the browser storage that keeps the sign-in token."""
 
+    who: gr.HTML
     name: gr.Textbox
-    remember: gr.Button
-    forget: gr.Button
+    password: gr.Textbox
+    new_password: gr.Textbox
+    sign_in: gr.Button
+    sign_up: gr.Button
+    sign_out: gr.Button
+    change: gr.Button
+    download: gr.Button
+    delete: gr.Button
+    export: gr.File
     stored: gr.BrowserState
 
 
@@ -153,19 +161,41 @@ def _conversation(ready: bool) -> tuple[gr.Chatbot, ChatControls]:
 
 
 def _identity_panel() -> IdentityControls:
-    with gr.Accordion("Your name (optional): keep your likes", open=False, elem_id="rc-user-panel"):
+    with gr.Accordion("Your account (optional): keep your likes", open=False, elem_id="rc-user-panel"):
         gr.HTML(f'<div class="rc-muted">{esc(PANEL_HINT)}</div>')
-        name = gr.Textbox(
-            label="Your name (optional)",
-            placeholder="e.g. sam",
-            max_lines=1,
-            elem_id="rc-user-name",
+        who = gr.HTML(
+            '<div class="rc-who" data-user="">Not signed in: nothing is stored.</div>', elem_id="rc-who"
+        )
+        name = gr.Textbox(label="User name", placeholder="e.g. sam", max_lines=1, elem_id="rc-user-name")
+        password = gr.Textbox(label="Password", type="password", max_lines=1, elem_id="rc-password")
+        with gr.Row():
+            sign_in = gr.Button("Sign in", size="sm", variant="primary", elem_id="rc-sign-in")
+            sign_up = gr.Button("Create account", size="sm", elem_id="rc-sign-up")
+            sign_out = gr.Button("Sign out", size="sm", elem_id="rc-sign-out")
+        new_password = gr.Textbox(
+            label="New password (current one above)", type="password", max_lines=1, elem_id="rc-new-password"
         )
         with gr.Row():
-            remember = gr.Button("Remember me", size="sm", elem_id="rc-remember")
-            forget = gr.Button("Forget me", size="sm", variant="stop", elem_id="rc-forget")
-    stored = gr.BrowserState(remembered(None), storage_key=STORAGE_KEY, secret=STORAGE_SECRET)
-    return IdentityControls(name, remember, forget, stored)
+            change = gr.Button("Change password", size="sm", elem_id="rc-change-password")
+            download = gr.Button("Download my data", size="sm", elem_id="rc-download")
+            delete = gr.Button("Delete my account", size="sm", variant="stop", elem_id="rc-delete")
+        export = gr.File(label="Your data (JSON)", visible=False, interactive=False, elem_id="rc-export")
+    # Encrypted with a random per-process key (Gradio's default): after a restart the browser signs in again.
+    stored = gr.BrowserState(remembered(None), storage_key=STORAGE_KEY)
+    return IdentityControls(
+        who,
+        name,
+        password,
+        new_password,
+        sign_in,
+        sign_up,
+        sign_out,
+        change,
+        download,
+        delete,
+        export,
+        stored,
+    )
 
 
 def _members_panel() -> tuple[gr.HTML, ViewerControls]:

@@ -102,7 +102,8 @@ class TabState:
     note: str = ""
     turns: int = 0  # completed turns, for the page's turn marker
     busy: bool = False
-    user_id: str | None = None  # a named user's likes are stored and restored; None is anonymous
+    user_id: str | None = None  # a signed-in user's likes are stored and restored; None is anonymous
+    token: str = ""  # the signed-in user's sign-in token ("" when anonymous)
 
     def ensure_session(self, agent: RecommenderAgent) -> Session:
         """The tab's session, created on first use (restoring a named user's likes)."""
@@ -122,29 +123,51 @@ class TabState:
         self.note = ""
 
 
+class SessionNotYours(LookupError):
+    """A session id that belongs to another user (or to an anonymous caller); ``str()`` is one line."""
+
+
+NOT_YOURS = (
+    "That session_id belongs to someone else (another account or an anonymous conversation); "
+    "leave session_id empty to start your own."
+)
+
+
 class ApiSessions:
-    """Sessions for stateless API calls, keyed by ``session_id``; least recently used ones are dropped."""
+    """Sessions for stateless API calls, keyed by ``session_id`` and bound to their owner (the user id,
+    or None for anonymous); least recently used ones are dropped."""
 
     def __init__(self, capacity: int = 512) -> None:
         self.capacity = capacity
         self._items: OrderedDict[str, Session] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_create(self, agent: RecommenderAgent, session_id: str = "") -> Session:
-        """The session for ``session_id``; a new one (with a new id) when empty or unknown."""
+    def get_or_create(
+        self, agent: RecommenderAgent, session_id: str = "", owner: str | None = None
+    ) -> Session:
+        """``owner``'s session ``session_id``; a new one (new id) when empty or unknown.
+
+        Raises :class:`SessionNotYours` when the session belongs to someone else.
+        """
         with self._lock:
             sess = self._items.get(session_id) if session_id else None
+            if sess is not None and sess.user_id != owner:
+                raise SessionNotYours(NOT_YOURS)
             if sess is None:
-                sess = agent.start_session()
+                sess = agent.start_session(user_id=owner) if owner else agent.start_session()
                 self._items[sess.session_id] = sess
             self._items.move_to_end(sess.session_id)
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
             return sess
 
-    def get(self, session_id: str) -> Session | None:
+    def get(self, session_id: str, owner: str | None = None) -> Session | None:
+        """``owner``'s session ``session_id`` (None when unknown); :class:`SessionNotYours` if another's."""
         with self._lock:
-            return self._items.get(session_id)
+            sess = self._items.get(session_id)
+            if sess is not None and sess.user_id != owner:
+                raise SessionNotYours(NOT_YOURS)
+            return sess
 
     def __len__(self) -> int:
         return len(self._items)

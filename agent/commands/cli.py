@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     from agent.commands.model import add_model_parsers
 
     add_model_parsers(sub)
+    from agent.commands.users import add_users_parsers
+
+    add_users_parsers(sub)
     try:
         from agent.evaluation.cli import add_eval_parser
     except ImportError:

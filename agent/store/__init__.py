@@ -1,5 +1,6 @@
-"""Durable feedback store: users, sessions, messages and feedback events (SQLite or PostgreSQL)."""
+"""Durable feedback store: users, accounts, sessions, messages and feedback events (SQLite or PostgreSQL)."""
 
+from agent.store.accounts import Accounts, AuthError, SignedIn, normalise_name
 from agent.store.repository import (
     FeedbackEvent,
     FeedbackStore,
@@ -9,4 +10,15 @@ from agent.store.repository import (
     migrate,
 )
 
-__all__ = ["FeedbackEvent", "FeedbackStore", "StoreError", "UserProfile", "default_db_url", "migrate"]
+__all__ = [
+    "Accounts",
+    "AuthError",
+    "FeedbackEvent",
+    "FeedbackStore",
+    "SignedIn",
+    "StoreError",
+    "UserProfile",
+    "default_db_url",
+    "migrate",
+    "normalise_name",
+]

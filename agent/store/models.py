@@ -1,4 +1,4 @@
-"""Schema of the feedback store: users, sessions, messages and feedback events (SQLAlchemy Core)."""
+"""Schema of the feedback store: users, credentials, sessions, messages and feedback (SQLAlchemy Core)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,18 @@ users = Table(
     metadata,
     Column("id", String(128), primary_key=True),
     Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+)
+
+# A user with a credentials row has an account (signs in with a password). A ``users`` row without one is a
+# name-only profile from before accounts: nobody can sign in to it until an operator claims it.
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("user_id", String(128), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("token_version", Integer(), nullable=False, default=0, server_default="0"),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("changed_at", UTCDateTime(), nullable=False, default=utcnow),
 )
 
 # Only sessions of known users are stored: anonymous sessions leave no rows at all.

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +29,17 @@ from sqlalchemy import Engine, Row, create_engine, delete, event, func, insert, 
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from agent.store.models import ROLES, SIGNALS, SOURCES, feedback, messages, sessions, users, utcnow
+from agent.store.models import (
+    ROLES,
+    SIGNALS,
+    SOURCES,
+    credentials,
+    feedback,
+    messages,
+    sessions,
+    users,
+    utcnow,
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DB_FILENAME = "reelchat.db"
@@ -217,6 +227,10 @@ class FeedbackStore:
         with self._guard(what), self.engine.begin() as conn:
             yield conn
 
+    def transaction(self, what: str) -> AbstractContextManager[Connection]:
+        """One transaction named ``what`` for modules of this package (failures become StoreError)."""
+        return self._tx(what)
+
     # -- writes ----------------------------------------------------------------------------------------
     def ensure_user(self, user_id: str) -> None:
         """Create the user row if it does not exist yet."""
@@ -279,6 +293,7 @@ class FeedbackStore:
             conn.execute(delete(feedback).where(feedback.c.session_id.in_(own_sessions)))
             conn.execute(delete(messages).where(messages.c.session_id.in_(own_sessions)))
             conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+            conn.execute(delete(credentials).where(credentials.c.user_id == user_id))
             return bool(conn.execute(delete(users).where(users.c.id == user_id)).rowcount)
 
     # -- reads -----------------------------------------------------------------------------------------
@@ -309,6 +324,27 @@ class FeedbackStore:
             seen=tuple(sorted(seen, key=seen.__getitem__)),
         )
 
+    def export_user(self, user_id: str) -> dict[str, Any]:
+        """Every row stored about ``user_id`` (no password hash), as JSON-ready lists per table."""
+        own_sessions = select(sessions.c.id).where(sessions.c.user_id == user_id)
+        queries = {
+            "user": select(users).where(users.c.id == user_id),
+            "account": select(
+                credentials.c.created_at, credentials.c.changed_at, credentials.c.token_version
+            ).where(credentials.c.user_id == user_id),
+            "sessions": select(sessions).where(sessions.c.user_id == user_id).order_by(sessions.c.started_at),
+            "messages": select(messages)
+            .where(messages.c.session_id.in_(own_sessions))
+            .order_by(messages.c.id),
+            "feedback": select(feedback).where(feedback.c.user_id == user_id).order_by(feedback.c.id),
+        }
+        with self._tx("export_user") as conn:
+            return {name: [_jsonable(r._mapping) for r in conn.execute(q)] for name, q in queries.items()}
+
+    def count_user_rows(self, user_id: str) -> dict[str, int]:
+        """Rows per table that belong to ``user_id`` (what "Delete my account" must bring to zero)."""
+        return {name: len(rows) for name, rows in self.export_user(user_id).items()}
+
     def feedback_events(self, since: datetime | None = None) -> list[FeedbackEvent]:
         """All feedback events (``created_at >= since`` when given; naive means UTC), oldest first."""
         query = select(feedback).order_by(feedback.c.id)
@@ -319,10 +355,14 @@ class FeedbackStore:
             return [FeedbackEvent(**row._mapping) for row in conn.execute(query)]
 
     def count(self, table: str) -> int:
-        """Number of rows in ``users``, ``sessions``, ``messages`` or ``feedback`` (for checks)."""
-        tables = {"users": users, "sessions": sessions, "messages": messages, "feedback": feedback}
+        """Number of rows in ``users``, ``credentials``, ``sessions``, ``messages`` or ``feedback``."""
+        tables = {t.name: t for t in (users, credentials, sessions, messages, feedback)}
         with self._tx("count") as conn:
             return int(conn.execute(select(func.count()).select_from(tables[table])).scalar_one())
+
+
+def _jsonable(row: Any) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in dict(row).items()}
 
 
 def _check_user(user_id: str) -> None:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import re
+import secrets
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
 
 from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step
+from agent.settings import Limits
+from agent.store import Accounts, FeedbackStore
+from agent.store.accounts import throttle_for
+from agent.store.passwords import Hasher
+from agent.store.tokens import TokenSigner
 from agent.understanding.state import SessionState
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
@@ -120,6 +129,9 @@ class FakeSession:
         st.last_picks = [r.movie_id for r in recs]
         body = lead + "".join(f"\n{i}. **{r.label}**" for i, r in enumerate(recs, 1))
         reply = Reply(body, tuple(recs), q, (Step("understand", "fake"),), ())
+        if self.user_id:  # like the real agent: only signed-in users' turns are stored
+            self.app.store.add_message(self.session_id, "user", message)
+            self.app.store.add_message(self.session_id, "assistant", body)
         yield ReplyChunk("", reply=reply, done=True)
 
     def feedback(self, movie_id: int, signal: str, source: str = "button") -> str:
@@ -133,8 +145,8 @@ class FakeSession:
                 target[signal].append(movie_id)
             event = Feedback(movie_id, signal, "button")  # type: ignore[arg-type]
             self.feedback_log.append(event)
-            if self.user_id:  # like the real agent: only named users are stored
-                self.app.saved.setdefault(self.user_id, []).append(event)
+            if self.user_id:  # like the real agent: only signed-in users are stored
+                self.app.store.add_feedback(self.user_id, self.session_id, movie_id, signal)
         return f"Noted: {signal} {movie.label}."
 
     def remove_constraint(self, kind: str, value: str | int | None = None) -> None:
@@ -162,34 +174,37 @@ class FakeSession:
             self.history.clear()
 
 
-class FakeAgent:
-    """Stands in for :class:`agent.app.RecommenderAgent` (``catalogue``, ``start_session``, ``forget_user``).
+@lru_cache(maxsize=1)
+def shared_hasher() -> Hasher:
+    """One real Argon2id hasher for every fake agent (building one costs a hash)."""
+    return Hasher()
 
-    ``saved`` is its in-memory feedback store: the events of named users, replayed by ``start_session``.
-    Set ``store_error`` to make ``forget_user`` fail like an unreachable store.
+
+class FakeAgent:
+    """Stands in for :class:`agent.app.RecommenderAgent`: a tiny catalogue and canned picks, over a real
+    :class:`FeedbackStore` (a temporary SQLite file unless ``store`` is given) and real :class:`Accounts`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, store: FeedbackStore | None = None, limits: Limits | None = None) -> None:
         self.catalogue = Catalogue(MOVIES)
         self.sessions: list[FakeSession] = []
-        self.saved: dict[str, list[Feedback]] = {}
-        self.store_error: Exception | None = None
+        if store is None:
+            store = FeedbackStore.open(f"sqlite:///{Path(tempfile.mkdtemp(prefix='fake-agent-')) / 'db'}")
+        self.store = store
+        limits = limits or Limits()
+        signer = TokenSigner(secrets.token_urlsafe(32), limits.token_max_age_s)
+        self.accounts = Accounts(store, signer, throttle_for(limits), shared_hasher())
 
     def start_session(self, user_id: str | None = None) -> FakeSession:
         sess = FakeSession(self, uuid.uuid4().hex, user_id)
-        st = sess.state
-        for event in self.saved.get(user_id or "", []):  # the latest like/dislike wins; seen stays
-            for lst in (st.liked, st.disliked) if event.signal != "seen" else ():
-                if event.movie_id in lst:
-                    lst.remove(event.movie_id)
-            target = {"liked": st.liked, "disliked": st.disliked, "seen": st.seen}[event.signal]
-            if event.movie_id not in target:
-                target.append(event.movie_id)
+        if user_id:
+            self.store.start_session(sess.session_id, user_id)
+            profile = self.store.profile(user_id)
+            sess.state.liked[:], sess.state.disliked[:] = list(profile.liked), list(profile.disliked)
+            sess.state.seen[:] = list(profile.seen)
         self.sessions.append(sess)
         return sess
 
     def forget_user(self, user_id: str) -> bool:
         """Delete everything stored about ``user_id``; True if there was anything."""
-        if self.store_error is not None:
-            raise self.store_error
-        return self.saved.pop(user_id, None) is not None
+        return self.store.forget_user(user_id)

@@ -48,6 +48,8 @@ def test_build_app_configures_queue_from_the_limits() -> None:
 def test_only_the_api_endpoints_are_public(fake_url: str) -> None:
     client = Client(fake_url, verbose=False)
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {
+        "/sign_in",
+        "/sign_out",
         "/chat",
         "/feedback",
     }

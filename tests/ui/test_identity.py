@@ -1,9 +1,16 @@
-"""Returning users in the UI: the name panel's handlers over the fake agent (no server, no browser)."""
+"""Accounts in the UI: the account panel's handlers over the fake agent (real store and accounts).
+
+The returning-user flow needs a sign-in: a new tab gets the likes back only after signing in with the
+password (or with the token the browser kept), never by typing a name.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,136 +22,110 @@ import gradio as gr
 from agent.understanding.state import SessionState
 from tests.ui.fakes import FakeAgent
 from tests.ui.test_browser import browser  # noqa: F401  (the Chromium fixture)
+from ui import identity
 from ui.app import build_app
 from ui.cards import note_html
-from ui.identity import forget_identity, normalise_user, restored_text, use_identity
 from ui.panels import Chip
 from ui.sessions import TabState
 
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def test_normalise_user() -> None:
-    assert normalise_user("  Sam ") == "sam"
-    assert normalise_user("SAM") == normalise_user("sam")
-    assert normalise_user("Ana  María\tO'Neil") == "ana maría o'neil"
-    assert normalise_user("ｓａｍ") == "sam"  # NFKC: full-width letters
-    assert normalise_user("") == normalise_user("   ") == normalise_user(None) == ""
-    assert normalise_user("<>!!") == ""
-    assert "<" not in normalise_user(XSS) and normalise_user(XSS) == "img src x onerror alert 1"
-    assert len(normalise_user("x" * 500)) == 64
+PASSWORD = "correct horse battery"
+REQUEST = SimpleNamespace(client=SimpleNamespace(host="10.9.9.9"), headers={})
 
 
 def test_restored_text() -> None:
-    assert restored_text("sam", SessionState()).startswith("Hi, sam. I'll remember")
-    assert restored_text("sam", SessionState(liked=[1])) == "Welcome back, sam: 1 liked movie restored."
+    assert identity.restored_text("sam", SessionState()).startswith("Hi, sam. I'll remember")
     state = SessionState(liked=[1, 2, 3], disliked=[4], seen=[5, 6])
-    assert restored_text("sam", state) == "Welcome back, sam: 3 liked, 1 disliked and 2 seen movies restored."
+    assert identity.restored_text("sam", state) == (
+        "Welcome back, sam: 3 liked, 1 disliked and 2 seen movies restored."
+    )
 
 
-def test_a_name_restores_likes_in_a_new_tab() -> None:
-    agent: Any = FakeAgent()  # the fake has the agent interface the UI uses
+def test_sign_up_then_sign_in_restores_likes_in_a_new_tab() -> None:
+    agent: Any = FakeAgent()
     first = TabState()
-    assert use_identity(first, agent, "Sam").startswith("Hi, sam.")
-    session = first.ensure_session(agent)
-    assert session.user_id == "sam"
-    session.feedback(1214, "liked")
-    session.feedback(1200, "liked")
-    session.feedback(1387, "disliked")
+    assert identity.sign_in(first, agent, "Sam", PASSWORD, "", new=True).startswith("Hi, sam.")
+    assert first.token and first.session is not None and first.session.user_id == "sam"
+    first.session.feedback(1214, "liked")
+    first.session.feedback(1387, "disliked")
+
+    typed = TabState()  # typing the name alone is not enough any more
+    assert identity.sign_in(typed, agent, "sam", "", "", new=False) == "Wrong user name or password."
+    assert typed.user_id is None and typed.session is None
+    assert identity.sign_in(typed, agent, "sam", PASSWORD, "", new=True).startswith("That user name is taken")
 
     second = TabState()
-    note = use_identity(second, agent, " SAM ")
-    assert note == "Welcome back, sam: 2 liked and 1 disliked movies restored."
-    assert second.session is not None and second.user_id == "sam"
-    assert second.session.state.liked == [1214, 1200] and second.session.state.disliked == [1387]
-    reply = second.session.send("something new")
-    assert reply.query.liked == (1214, 1200) and 1387 in reply.query.disliked
-    assert use_identity(second, agent, "sam") == "You're already using the name sam."
+    note = identity.sign_in(second, agent, " SAM ", PASSWORD, "", new=False)
+    assert note == "Welcome back, sam: 1 liked and 1 disliked movies restored."
+    assert second.session is not None and second.session.state.liked == [1214]
 
 
 def test_anonymous_tabs_store_nothing() -> None:
-    agent: Any = FakeAgent()  # the fake has the agent interface the UI uses
+    agent: Any = FakeAgent()
     tab = TabState()
-    assert use_identity(tab, agent, "") == "You're anonymous: nothing is stored beyond this conversation."
-    session = tab.ensure_session(agent)
-    assert session.user_id is None
-    session.feedback(1214, "liked")
-    assert agent.saved == {}
-    assert agent.start_session(user_id="sam").state.liked == []
+    tab.ensure_session(agent).send("I loved Alien")
+    tab.ensure_session(agent).feedback(1214, "liked")
+    assert {t: agent.store.count(t) for t in ("users", "sessions", "messages", "feedback")} == dict.fromkeys(
+        ("users", "sessions", "messages", "feedback"), 0
+    )
+    assert identity.export_data(tab, agent) == (identity.NOT_SIGNED_IN, None)
+    assert identity.delete_account(tab, agent) == identity.NOT_SIGNED_IN
+    assert identity.sign_out(tab, agent) == identity.NOT_SIGNED_IN
 
 
-def test_an_empty_name_makes_a_named_tab_anonymous_without_deleting() -> None:
-    agent: Any = FakeAgent()  # the fake has the agent interface the UI uses
-    tab = TabState()
-    use_identity(tab, agent, "sam")
-    assert tab.session is not None
-    tab.session.feedback(1214, "liked")
-    tab.history.append({"role": "user", "content": "hi"})
-    note = use_identity(tab, agent, "  ")
-    assert note.startswith("You're anonymous now") and "sam" in note
-    assert tab.user_id is None and tab.session is None and tab.history == []
-    assert tab.ensure_session(agent).state.liked == []  # the anonymous session starts empty
-    assert [e.movie_id for e in agent.saved["sam"]] == [1214]  # still stored
+def test_sign_out_elsewhere_ends_this_tab_too() -> None:
+    agent: Any = FakeAgent()
+    a, b = TabState(), TabState()
+    identity.sign_in(a, agent, "sam", PASSWORD, "", new=True)
+    identity.sign_in(b, agent, "sam", PASSWORD, "", new=False)
+    assert identity.sign_out(a, agent).startswith("Signed out sam.")
+    assert a.user_id is None and a.token == ""
+    note, path = identity.export_data(b, agent)
+    assert "no longer valid" in note and path is None and b.user_id is None
 
 
-def test_an_unusable_name_changes_nothing() -> None:
-    agent: Any = FakeAgent()  # the fake has the agent interface the UI uses
-    tab = TabState()
-    use_identity(tab, agent, "sam")
-    session = tab.session
-    assert use_identity(tab, agent, "<>!") == "Use letters or digits in your name."
-    assert tab.user_id == "sam" and tab.session is session
-
-
-def test_a_name_given_while_loading_is_restored_on_first_use() -> None:
-    agent: Any = FakeAgent()  # the fake has the agent interface the UI uses
-    agent.start_session(user_id="sam").feedback(1214, "liked")
-    tab = TabState()
-    assert "once the recommender is ready" in use_identity(tab, None, "sam")
-    assert tab.user_id == "sam" and tab.session is None
-    assert tab.ensure_session(agent).state.liked == [1214]
-
-
-def test_forget_me_deletes_and_makes_the_tab_anonymous() -> None:
-    agent: Any = FakeAgent()  # the fake has the agent interface the UI uses
-    tab = TabState()
-    use_identity(tab, agent, "sam")
-    assert tab.session is not None
-    tab.session.feedback(1214, "liked")
-    assert forget_identity(tab, agent) == "Deleted everything stored about sam."
-    assert tab.user_id is None and tab.session is None
-    assert "sam" not in agent.saved
-    assert use_identity(TabState(), agent, "sam").startswith("Hi, sam.")  # starts empty again
-
-
-def test_forget_me_without_a_name_or_agent_or_store() -> None:
-    agent: Any = FakeAgent()  # the fake has the agent interface the UI uses
-    assert forget_identity(TabState(), agent).startswith("Nothing is stored about anonymous conversations")
-    tab = TabState(user_id="sam")
-    assert forget_identity(tab, None) == "The recommender is still loading; try again in a moment."
-    agent.store_error = RuntimeError("database is locked\nmore detail")
-    note = forget_identity(tab, agent)
-    assert note == "Couldn't delete your data right now: RuntimeError: database is locked"
-    assert tab.user_id == "sam"  # nothing was deleted, so the user stays
+def test_export_and_delete_my_account() -> None:
+    agent: Any = FakeAgent()
+    tab, other = TabState(), TabState()
+    identity.sign_in(other, agent, "ana", "another good one", "", new=True)
+    other.ensure_session(agent).feedback(1, "liked")
+    identity.sign_in(tab, agent, "sam", PASSWORD, "", new=True)
+    tab.ensure_session(agent).send("I loved Alien")
+    tab.ensure_session(agent).feedback(1214, "liked")
+    note, path = identity.export_data(tab, agent)
+    assert note.startswith("Your data: 1 feedback events and 2 messages") and path is not None
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    assert data["user_id"] == "sam" and [f["movie_id"] for f in data["feedback"]] == [1214]
+    assert (Path(path).parent.stat().st_mode & 0o777) == 0o700
+    ana_rows = agent.store.count_user_rows("ana")
+    assert identity.delete_account(tab, agent).startswith("Deleted your account and everything")
+    assert tab.user_id is None and tab.token == ""
+    assert set(agent.store.count_user_rows("sam").values()) == {0}
+    assert agent.store.count_user_rows("ana") == ana_rows
 
 
 def test_notes_are_escaped() -> None:
-    agent: Any = FakeAgent()  # the fake has the agent interface the UI uses
-    note = note_html(use_identity(TabState(), agent, XSS))
+    agent: Any = FakeAgent()
+    note = note_html(identity.sign_in(TabState(), agent, XSS, XSS, "", new=True))
     assert "<img" not in note
-    assert "<b>" not in note_html(forget_identity(TabState(user_id="<b>x</b>"), agent))
 
 
 # -- the handlers wired into the Blocks --------------------------------------------------------------------
 def handler(demo: gr.Blocks, name: str) -> Callable[..., list[Any]]:
-    fns = [f.fn for f in demo.fns.values() if f.fn is not None and f.fn.__name__ == name]
+    fns = [
+        f.fn
+        for f in demo.fns.values()
+        if f.fn is not None
+        and f.fn.__name__ == name
+        and type(getattr(f.fn, "__self__", None)).__name__ == "IdentityHandlers"
+    ]
     assert fns, name
     return fns[0]  # type: ignore[return-value]
 
 
 @pytest.fixture
 def demo_agent() -> tuple[gr.Blocks, FakeAgent]:
-    agent: Any = FakeAgent()  # the fake has the agent interface the UI uses
+    agent: Any = FakeAgent()
     demo = build_app(lambda: agent)
     assert demo.reelchat_loader.wait(30)  # type: ignore[attr-defined]
     return demo, agent
@@ -154,44 +135,32 @@ def chip_values(tab: TabState) -> list[tuple[str, str | int | None]]:
     return [(c.kind, c.value) for c in tab.chips if isinstance(c, Chip)]
 
 
-def test_remember_me_and_forget_me_buttons(demo_agent: tuple[gr.Blocks, FakeAgent]) -> None:
+def test_sign_in_sign_out_and_restore_buttons(demo_agent: tuple[gr.Blocks, FakeAgent]) -> None:
     demo, agent = demo_agent
+    signed = agent.accounts.sign_up("sam", PASSWORD)
     agent.start_session(user_id="sam").feedback(1214, "liked")
-    out = handler(demo, "remember_me")(" Sam ", None)
-    tab, name_box, remembered = out[0], out[1], out[-1]
-    assert isinstance(tab, TabState) and tab.user_id == "sam"
-    assert name_box == "sam" and remembered == {"user_id": "sam"}  # the browser keeps the normalised name
+    out = handler(demo, "sign_in")(" Sam ", PASSWORD, None, REQUEST)
+    tab, who, password_box, stored = out[0], out[1], out[2], out[-1]
+    assert tab.user_id == "sam" and "Signed in as <b>sam</b>" in who and password_box == ""
+    assert stored == {"token": tab.token} and tab.token
     assert tab.note == "Welcome back, sam: 1 liked movie restored."
-    assert ("liked", 1214) in chip_values(tab)  # the restored like shows as a chip right away
-    assert any("Welcome back, sam" in str(value) for value in out)
+    assert ("liked", 1214) in chip_values(tab)
 
-    out = handler(demo, "new_conversation")(tab)
-    assert ("liked", 1214) in chip_values(out[0])  # a named user's new conversation keeps their likes
+    out = handler(demo, "restore_remembered")({"token": tab.token}, None)  # a reloaded page
+    assert out[0].user_id == "sam" and ("liked", 1214) in chip_values(out[0])
+    out = handler(demo, "restore_remembered")({"user_id": "sam"}, None)  # an old name-only value
+    assert out[0].user_id is None
 
-    out = handler(demo, "forget_me")(tab)
-    tab = out[0]
-    assert tab.user_id is None and out[1] == "" and out[-1] == {"user_id": ""}  # truthy, so it is written
-    assert tab.note == "Deleted everything stored about sam." and chip_values(tab) == []
-    assert agent.saved == {}
-
-
-def test_a_remembered_name_is_restored_on_page_load(demo_agent: tuple[gr.Blocks, FakeAgent]) -> None:
-    demo, agent = demo_agent
-    agent.start_session(user_id="sam").feedback(1387, "disliked")
-    restore = handler(demo, "restore_remembered")
-    out = restore({"user_id": "Sam"}, None)
-    tab = out[0]
-    assert tab.user_id == "sam" and out[1] == "sam"
-    assert tab.note == "Welcome back, sam: 1 disliked movie restored."
-    assert ("disliked", 1387) in chip_values(tab)
-    out = restore({"user_id": ""}, None)  # forgotten: an anonymous tab
-    assert out[0].user_id is None and out[0].session is None and out[1] == ""
+    out = handler(demo, "sign_out")(tab)
+    assert out[0].user_id is None and out[-1] == {"token": ""} and chip_values(out[0]) == []
+    out = handler(demo, "restore_remembered")({"token": signed.token}, None)  # signed out: token dead
+    assert out[0].user_id is None and "no longer valid" in out[0].note
 
 
-# -- in a real browser: the name is remembered across a reload ---------------------------------------------
+# -- in a real browser: the token is kept across a reload ---------------------------------------------------
 @pytest.mark.browser
 @pytest.mark.slow
-def test_browser_remembers_the_name_until_forget_me(browser: Any) -> None:  # noqa: F811
+def test_browser_keeps_the_sign_in_until_sign_out(browser: Any) -> None:  # noqa: F811
     from tests.ui.test_browser import chips, open_tab, send, serve
 
     agent: Any = FakeAgent()
@@ -199,34 +168,37 @@ def test_browser_remembers_the_name_until_forget_me(browser: Any) -> None:  # no
     demo.reelchat_loader.wait(30)
     try:
         page = open_tab(browser, url)
-        page.wait_for_selector("#rc-input textarea:not([disabled])")  # the page has finished preparing
-        panel = page.locator("#rc-user-panel").get_by_text("Your name (optional): keep your likes")
-        panel.click()
-        name_box = page.locator("#rc-user-name input, #rc-user-name textarea")
-        name_box.wait_for(state="visible")
-        name_box.fill("Sam")
-        page.locator("#rc-remember").click()
+        sign_in_ui(page, "Sam", PASSWORD, new=True)
         page.wait_for_selector("#rc-note .rc-note:has-text('Hi, sam.')", timeout=30_000)
         send(page, "Something good")
-        liked, disliked = (agent.catalogue.get(agent.sessions[-1].state.shown[i]).label for i in (1, 0))
         page.locator("#rc-card-1 .rc-fb-liked").click()
         page.wait_for_selector("#rc-card-1 .rc-badge-liked")
-        page.locator("#rc-card-0 .rc-fb-disliked").click()
-        page.wait_for_selector("#rc-card-0 .rc-badge-disliked")
-
-        page.reload()  # a new tab in the same browser: the remembered name restores the likes
+        page.reload()  # the browser kept the token, not the name
         page.wait_for_selector("#rc-note .rc-note:has-text('Welcome back, sam:')", timeout=30_000)
-        assert chips(page) == [f"Liked: {liked}", f"Disliked: {disliked}"]
-
-        panel.click()  # the reloaded page shows the panel closed
-        assert page.locator("#rc-user-name input, #rc-user-name textarea").input_value() == "sam"
-        page.locator("#rc-forget").click()
-        page.wait_for_selector("#rc-note .rc-note:has-text('Deleted everything stored about sam.')")
-        assert chips(page) == [] and agent.saved == {}
-        page.reload()  # forgotten: the reloaded tab is anonymous
+        assert len(chips(page)) == 1
+        open_panel(page)
+        page.locator("#rc-sign-out").click()
+        page.wait_for_selector("#rc-note .rc-note:has-text('Signed out sam.')")
+        page.reload()
         page.wait_for_selector("#rc-input textarea:not([disabled])")
         page.wait_for_timeout(1500)
         assert chips(page) == [] and page.locator("#rc-note").inner_text().strip() == ""
         page.context.close()
     finally:
         demo.close()
+
+
+def open_panel(page: Any) -> None:
+    """Open the account panel (once per page load)."""
+    box = page.locator("#rc-user-name input, #rc-user-name textarea")
+    if not box.is_visible():
+        page.locator("#rc-user-panel").get_by_text("Your account (optional)").click()
+        box.wait_for(state="visible")
+
+
+def sign_in_ui(page: Any, name: str, password: str, *, new: bool = False) -> None:
+    """Fill the account panel and press Sign in (or Create account)."""
+    open_panel(page)
+    page.locator("#rc-user-name input, #rc-user-name textarea").fill(name)
+    page.locator("#rc-password input").fill(password)
+    page.locator("#rc-sign-up" if new else "#rc-sign-in").click()

@@ -1,4 +1,10 @@
-"""The public API: stateless ``/chat`` and ``/feedback`` calls; a session is kept per returned session_id."""
+"""The public API: ``/sign_in``, ``/sign_out``, ``/chat`` and ``/feedback``.
+
+``/chat`` and ``/feedback`` take an optional sign-in token, as their ``token`` argument or as an
+``Authorization: Bearer <token>`` header (``Client(url, headers=...)``). Without one they are anonymous
+and store nothing. Each API session is bound to the user who created it (or to "anonymous"): nobody
+else, signed in or not, can continue it or send feedback to it.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,24 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from ui.sessions import AgentLoader, ApiSessions, api_payload
+from agent.store import AuthError
+from ui.sessions import AgentLoader, ApiSessions, SessionNotYours, api_payload
 
 if TYPE_CHECKING:
     from agent.app import RecommenderAgent
+
+
+def client_address(request: gr.Request | None) -> str:
+    """The caller's address as the server sees it ("" when unknown)."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", "") or "")
+
+
+def bearer(request: gr.Request | None) -> str:
+    """The token of an ``Authorization: Bearer`` header ("" without one)."""
+    headers = getattr(request, "headers", None) or {}
+    value = str(headers.get("authorization", "") or "")
+    return value[7:].strip() if value[:7].lower() == "bearer " else ""
 
 
 class ApiHandlers:
@@ -25,18 +45,59 @@ class ApiHandlers:
             raise gr.Error(self.loader.status()[1])
         return agent
 
-    def chat(self, message: str, session_id: str = "") -> tuple[str, dict[str, Any]]:
+    def _owner(self, agent: RecommenderAgent, token: str, request: gr.Request | None) -> str | None:
+        token = (token if isinstance(token, str) else "").strip() or bearer(request)
+        if not token:
+            return None
+        try:
+            return agent.accounts.authenticate(token)
+        except AuthError as err:
+            raise gr.Error(str(err)) from None
+
+    def sign_in(self, user_name: str, password: str, request: gr.Request) -> str:
+        """Sign in with a user name and password; returns a token for the ``token`` argument of /chat and
+        /feedback (or an ``Authorization: Bearer`` header). Failed attempts are throttled."""
+        try:
+            return self._agent().accounts.sign_in(user_name, password, client_address(request)).token
+        except AuthError as err:
+            raise gr.Error(str(err)) from None
+
+    def sign_out(self, token: str = "", request: gr.Request | None = None) -> str:
+        """End every sign-in of the token's user (all their tokens stop working)."""
+        agent = self._agent()
+        token = (token if isinstance(token, str) else "").strip() or bearer(request)
+        try:
+            return f"Signed out {agent.accounts.sign_out(token)}."
+        except AuthError as err:
+            raise gr.Error(str(err)) from None
+
+    def chat(
+        self, message: str, session_id: str = "", token: str = "", request: gr.Request | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """Send one message. Returns the reply text and a JSON object with session_id,
         recommendations, the understood query and notices. Pass the returned session_id
-        to continue the same conversation; leave it empty to start a new one."""
-        session = self.sessions.get_or_create(self._agent(), session_id or "")
+        to continue the same conversation; leave it empty to start a new one. With a token
+        from /sign_in the conversation is the signed-in user's (likes are kept)."""
+        agent = self._agent()
+        owner = self._owner(agent, token, request)
+        try:
+            session = self.sessions.get_or_create(agent, session_id or "", owner)
+        except SessionNotYours as err:
+            raise gr.Error(str(err)) from None
         reply = session.send(message if isinstance(message, str) else "")
         return reply.text, api_payload(reply, session.session_id)
 
-    def feedback(self, session_id: str, movie_id: int, signal: str) -> str:
-        """Record "liked", "disliked" or "seen" for a movie in an API session; returns a confirmation."""
-        self._agent()
-        session = self.sessions.get(session_id)
+    def feedback(
+        self, session_id: str, movie_id: int, signal: str, token: str = "", request: gr.Request | None = None
+    ) -> str:
+        """Record "liked", "disliked" or "seen" for a movie in your API session; returns a confirmation.
+        Pass the same token (or none) as the /chat call that created the session."""
+        agent = self._agent()
+        owner = self._owner(agent, token, request)
+        try:
+            session = self.sessions.get(session_id if isinstance(session_id, str) else "", owner)
+        except SessionNotYours as err:
+            raise gr.Error(str(err)) from None
         if session is None:
-            raise gr.Error(f"Unknown session_id {session_id!r}; call /chat first.")
+            raise gr.Error(f"Unknown session_id {str(session_id)[:64]!r}; call /chat first.")
         return session.feedback(int(movie_id), signal, source="button")

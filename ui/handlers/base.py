@@ -23,6 +23,22 @@ def refresh_chips(t: TabState, agent: RecommenderAgent) -> None:
         t.chips = chips_from_query(t.session.state.query(), labels_of(agent))
 
 
+def signed_out_note(t: TabState, agent: RecommenderAgent | None) -> str:
+    """Re-check a signed-in tab's token before it touches stored data; if it no longer works (signed
+    out or password changed elsewhere, expired, account deleted), the tab becomes anonymous and the
+    returned line says why. ``""`` when nothing changed."""
+    if not t.token or agent is None:
+        return ""
+    from agent.store import AuthError
+    from ui.identity import current_user
+
+    try:
+        current_user(t, agent)
+    except AuthError as err:
+        return f"{err} This conversation is anonymous now."
+    return ""
+
+
 class TabHandlers:
     """Base of the per-tab handler groups; holds app-wide objects only, never a tab's state."""
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from ui.cards import chat_text
-from ui.handlers.base import TabHandlers, refresh_chips, tab_of
+from ui.handlers.base import TabHandlers, refresh_chips, signed_out_note, tab_of
 from ui.panels import chips_from_query
 from ui.sessions import TabState, one_line
 from ui.views import labels_of
@@ -30,7 +30,7 @@ class ConversationHandlers(TabHandlers):
         if not message.strip():
             yield [gr.Textbox(), t, *self.values(t)]
             return
-        t.note = ""
+        t.note = signed_out_note(t, self.loader.agent)
         t.history.append({"role": "user", "content": chat_text(message)})
         t.history.append({"role": "assistant", "content": "…"})
         agent = self.loader.agent

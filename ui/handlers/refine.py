@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ui.handlers.base import TabHandlers, refresh_chips, tab_of
+from ui.handlers.base import TabHandlers, refresh_chips, signed_out_note, tab_of
 from ui.members import add_viewer, remove_viewer
 from ui.sessions import TabState
 
@@ -19,7 +19,10 @@ class RefineHandlers(TabHandlers):
         def handle(tab: TabState | None) -> list[Any]:
             t = tab_of(tab)
             agent = self.loader.agent
-            if agent is not None and t.session is not None and slot < len(t.recs):
+            signed_out = signed_out_note(t, agent)
+            if signed_out:  # the tab was signed out elsewhere: store nothing under that account
+                t.note = signed_out
+            elif agent is not None and t.session is not None and slot < len(t.recs):
                 rec = t.recs[slot]
                 t.note = t.session.feedback(rec.movie_id, signal)
                 t.marks[rec.movie_id] = signal
