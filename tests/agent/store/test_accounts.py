@@ -54,17 +54,12 @@ def counts(store: FeedbackStore) -> dict[str, int]:
     return {t: store.count(t) for t in TABLES}
 
 
-def test_hash_is_argon2id_with_recommended_parameters_and_verify_time(hasher: Hasher) -> None:
+def test_hash_is_argon2id_with_recommended_parameters(hasher: Hasher) -> None:
+    """The verify time (50-500 ms here) is measured by bench/passwords.py, not asserted in a test."""
     encoded = hasher.hash(PASSWORD)
     ph = PasswordHasher()
     assert encoded.startswith(f"$argon2id$v=19$m={ph.memory_cost},t={ph.time_cost},p={ph.parallelism}$")
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
-        assert hasher.verify(encoded, PASSWORD)
-        timings.append(time.perf_counter() - start)
-    print(f"argon2id verify: min {min(timings) * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms")
-    assert 0.05 <= min(timings) <= 0.5
+    assert hasher.verify(encoded, PASSWORD)
     assert not hasher.verify(encoded, PASSWORD + "x") and not hasher.verify(None, PASSWORD)
 
 
