@@ -23,6 +23,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from agent.explain import grounding
+from agent.explain.llamacpp import LlamaCppChatModel
 from agent.explain.llm import LocalChatModel
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
@@ -193,6 +194,32 @@ def _spawn(fn: Callable[[], _T]) -> Future[_T]:
     return fut
 
 
+def _serial(
+    model: LlamaCppChatModel,
+    convs: Sequence[Sequence[BaseMessage]],
+    deadline: float,
+    cancel: threading.Event,
+) -> list[Future[Any]]:
+    """Generate the replies one after another in one thread (a llama.cpp model runs one at a time),
+    so the first is ready first; generation stops between tokens past ``deadline`` or on ``cancel``."""
+    futures: list[Future[Any]] = [Future() for _ in convs]
+
+    def run() -> None:
+        for conv, fut in zip(convs, futures, strict=True):
+            if not fut.set_running_or_notify_cancel():
+                continue
+            if cancel.is_set() or time.monotonic() > deadline:
+                fut.set_exception(TimeoutError("timed out"))
+                continue
+            try:
+                fut.set_result(model.invoke(list(conv), deadline=deadline, cancel=cancel).text)
+            except BaseException as err:
+                fut.set_exception(err)
+
+    threading.Thread(target=run, name="reelchat-explain-serial", daemon=True).start()
+    return futures
+
+
 def _complete(text: str) -> str:
     """Drop a trailing unfinished sentence (generation cut at the token limit)."""
     text = grounding.sanitise(text)
@@ -247,9 +274,17 @@ class LLMExplainer:
                 result = outcome if isinstance(outcome, BaseException) else outcome[i]
                 yield self._finish(ev, i, result)
             return
-        futures = [_spawn(partial(model.invoke, c)) for c in convs]
+        stop_all = threading.Event()
+        futures: list[Future[Any]]
+        if isinstance(model, LlamaCppChatModel):
+            futures = _serial(model, convs, deadline, stop_all)
+        else:
+            futures = [_spawn(partial(model.invoke, c)) for c in convs]
         for i, (ev, fut) in enumerate(zip(items, futures, strict=True)):
-            yield self._finish(ev, i, self._wait(fut, deadline))
+            outcome = self._wait(fut, deadline)
+            if isinstance(outcome, TimeoutError):
+                stop_all.set()
+            yield self._finish(ev, i, outcome)
 
     @staticmethod
     def _wait(fut: Future[Any], deadline: float) -> Any:

@@ -247,9 +247,9 @@ def test_empty_input(cat: Catalogue) -> None:
 
 @pytest.mark.slow
 def test_real_smollm2_explanations_are_grounded(cat: Catalogue, tmp_path: Path) -> None:
-    from agent.explain.llm import LocalChatModel, build_chat_model, parse_llm_spec
+    from agent.explain.llm import LocalChatModel, build_chat_model, parse_llm_spec, smollm2_gguf_path
 
-    spec = parse_llm_spec("smollm2")
+    spec = parse_llm_spec(f"hf:{smollm2_gguf_path()}")  # the transformers runtime
     t0 = time.perf_counter()
     build_chat_model(spec, cache_dir=tmp_path, device="cpu")
     cold = time.perf_counter() - t0
