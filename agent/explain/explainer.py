@@ -46,6 +46,7 @@ class Evidence:
     reason_tags: tuple[str, ...] = ()
     matched_genres: tuple[str, ...] = ()
     member: str | None = None  # group member the pick is for
+    constraints: grounding.Constraints = grounding.NO_CONSTRAINTS  # what the user asked: never contradicted
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,7 @@ def facts(ev: Evidence) -> list[str]:
     if m.rating_mean is not None and m.rating_count >= 10:
         lines.append(f"MovieLens rating: {m.rating_mean:.1f} out of 5 from {m.rating_count} users")
     if ev.related_liked:
-        lines.append(f"The user liked: {', '.join(x.label for x in ev.related_liked)}")
+        lines.append(f"I liked: {', '.join(x.label for x in ev.related_liked)}")
         if ev.co_liked_count:
             first = ev.related_liked[0].title
             lines.append(f"{ev.co_liked_count} MovieLens users who loved {first} also loved {m.title}")
@@ -307,7 +308,7 @@ class LLMExplainer:
         if raw.strip() and not text:
             verdict = grounding.GroundingResult(False, "incomplete sentence")
         else:
-            verdict = grounding.check(text, ev.pick, ev.related_liked, self.catalogue)
+            verdict = grounding.check(text, ev.pick, ev.related_liked, self.catalogue, ev.constraints)
         if not verdict.ok:
             log.info("explanation for %s rejected (%s): %r", ev.pick.movie_id, verdict.reason, raw[:200])
             return Explanation(self.fallback.explain_one(ev, index), "template", verdict.reason)

@@ -14,6 +14,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from agent.explain import grounding, llm
+from agent.explain.claims import Constraints
 from agent.explain.explainer import Evidence, LLMExplainer, TemplateExplainer
 from agent.explain.llamacpp import LlamaCppChatModel
 from agent.explain.llm import LLMSpec, LLMUnavailable, build_chat_model, parse_llm_spec
@@ -140,6 +141,16 @@ def test_explainer_runs_llama_models_in_order_and_checks_them() -> None:
     )
     assert out[1].source == "template" and out[1].text == TemplateExplainer().explain_one(HEAT_EV, 1)
     assert "Alien (1979)" in str(fake.calls[0]["messages"][-1]["content"])  # in pick order
+
+
+def test_text_contradicting_the_request_becomes_the_template_sentence() -> None:
+    cat = Catalogue(MOVIES)
+    heat = Evidence(BY[4], (BY[2],), None, (), (), constraints=Constraints(("Horror",), 1990))
+    fake = FakeLlama({"Heat (1995)": ["Heat has", " the horror elements", " you liked."]})
+    [out] = LLMExplainer(LlamaCppChatModel(client=fake), cat, timeout_s=5).explain([heat])
+    assert out.source == "template" and out.rejected_reason == "contradicts the request: horror"
+    assert out.text == TemplateExplainer().explain_one(heat, 0)
+    assert "horror" not in out.text.lower()
 
 
 def test_slow_llama_model_falls_back_at_the_deadline() -> None:
