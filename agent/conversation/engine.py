@@ -204,13 +204,13 @@ class TurnEngine:
     # -- explain ---------------------------------------------------------------------------------------
     def explain(self, state: SessionState, result: PipelineResult | GroupResult) -> Iterator[Recommendation]:
         """Each pick as a recommendation card with its checked explanation, streamed in order."""
+        q = state.query()
+        asked = Constraints(tuple(q.genres_excluded), q.year_min, q.year_max)
         if isinstance(result, GroupResult):
-            yield from explain_group(self.explainer, self.evidence, self.catalogue, state.text, result)
+            yield from explain_group(self.explainer, self.evidence, self.catalogue, state.text, result, asked)
             return
         if not result.picks:
             return
-        q = state.query()
-        asked = Constraints(tuple(q.genres_excluded), q.year_min, q.year_max)
         items = [
             self.evidence.build(mid, state.liked, state.text, constraints=asked) for mid, _ in result.picks
         ]
