@@ -22,6 +22,8 @@ _YEAR_RE = re.compile(
     r"(?!\s+(?:users|people|ratings|fans|votes|viewers|members)\b)"  # a count, not a year
 )
 _THIRD_PERSON_RE = re.compile(r"\b(?:the|this|our|that)\s+(?:user|viewer|customer)\b", re.IGNORECASE)
+# the model speaking as the user ("I enjoyed Deadpool because..."), a confusion from "I liked: ..." facts
+_AS_USER_RE = re.compile(r"\bI\s+(?:really\s+|also\s+)?(?:enjoyed|loved|liked|enjoy|love|like|watched)\b")
 _AWARD_RE = re.compile(
     r"\b(?:oscars?|academy awards?|golden globes?|baftas?|emmys?|palme d['’]or|cannes|"
     r"award[- ]winning|awards?|nominat\w*|prize[- ]?winning)\b",
@@ -100,9 +102,12 @@ def has_phrase(facts: str, words: Iterable[str]) -> bool:
 
 
 def third_person_problem(text: str) -> str | None:
-    """Talk about "the user" instead of to them."""
+    """Talk about "the user" instead of to them, or speaking as the user ("I enjoyed it")."""
     m = _THIRD_PERSON_RE.search(text)
-    return f"third person: {m.group(0)}" if m else None
+    if m:
+        return f"third person: {m.group(0)}"
+    m = _AS_USER_RE.search(text)
+    return f"speaks as the user: {m.group(0)}" if m else None
 
 
 def award_problem(text: str, pick_facts: str) -> str | None:

@@ -164,6 +164,7 @@ def test_liked_label_year_is_not_a_year_claim(cat: Catalogue) -> None:
         ("The user will love this tense sci-fi horror film.", "third person: The user"),
         ("Alien suits the user's taste for suspense in space.", "third person: the user"),
         ("This viewer will enjoy the suspense of Alien.", "third person: This viewer"),
+        ("I enjoyed Alien because of its suspense in space.", "speaks as the user: I enjoyed"),
         ("John Carpenter builds the suspense in Alien.", "person not held: John Carpenter"),
         ("Directed by Sigourney Weaver, Alien is tense.", "person not held as director: Sigourney Weaver"),
         ("Alien won an Oscar for its effects.", "award not held: Oscar"),
