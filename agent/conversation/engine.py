@@ -16,6 +16,7 @@ from functools import cached_property
 from agent.conversation.answers import answer
 from agent.conversation.compose import compose_header, compose_notices, describe_constraints
 from agent.conversation.limits import RateLimiter
+from agent.explain.claims import Constraints
 from agent.explain.evidence import EvidenceBuilder
 from agent.explain.explainer import Explainer
 from agent.group.members import apply_group_message, mentions_members
@@ -209,12 +210,16 @@ class TurnEngine:
     # -- explain ---------------------------------------------------------------------------------------
     def explain(self, state: SessionState, result: PipelineResult | GroupResult) -> Iterator[Recommendation]:
         """Each pick as a recommendation card with its checked explanation, streamed in order."""
+        q = state.query()
+        asked = Constraints(tuple(q.genres_excluded), q.year_min, q.year_max)
         if isinstance(result, GroupResult):
-            yield from explain_group(self.explainer, self.evidence, self.catalogue, state.text, result)
+            yield from explain_group(self.explainer, self.evidence, self.catalogue, state.text, result, asked)
             return
         if not result.picks:
             return
-        items = [self.evidence.build(mid, state.liked, state.text) for mid, _ in result.picks]
+        items = [
+            self.evidence.build(mid, state.liked, state.text, constraints=asked) for mid, _ in result.picks
+        ]
         for (mid, score), expl in zip(result.picks, self.explainer.explain_iter(items), strict=True):
             yield Recommendation.of(self.catalogue.get(mid), score, expl.text, expl.source)
 

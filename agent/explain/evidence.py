@@ -7,11 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from agent.explain.claims import Constraints
 from agent.explain.explainer import Evidence
 from retrieval.catalogue import Catalogue
 
 
 class EvidenceBuilder:
+    """Builds :class:`Evidence` for picks from the catalogue, the ratings and the item embeddings."""
+
     def __init__(self, catalogue: Catalogue, ratings: pd.DataFrame, item_emb: np.ndarray) -> None:
         self.catalogue = catalogue
         self.item_emb = item_emb
@@ -28,8 +31,14 @@ class EvidenceBuilder:
         return int(np.intersect1d(fa, fb, assume_unique=True).size)
 
     def build(
-        self, pick_id: int, liked: Sequence[int], text: str = "", member: str | None = None
+        self,
+        pick_id: int,
+        liked: Sequence[int],
+        text: str = "",
+        member: str | None = None,
+        constraints: Constraints | None = None,
     ) -> Evidence:
+        """The evidence for one pick; ``constraints`` (excluded genres, years) go to the grounding check."""
         pick = self.catalogue.get(pick_id)
         known = [m for m in liked if m in self.catalogue and m != pick_id]
         related: list[int] = []
@@ -51,4 +60,5 @@ class EvidenceBuilder:
             reason_tags=reason_tags,
             matched_genres=matched,
             member=member,
+            constraints=constraints or Constraints(),
         )

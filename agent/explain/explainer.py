@@ -20,16 +20,19 @@ from importlib import resources
 from typing import Any, Literal, Protocol, TypeVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from agent.explain import grounding
+from agent.explain import grounding, templates
+from agent.explain.llamacpp import LlamaCppChatModel
 from agent.explain.llm import LocalChatModel
+from agent.explain.templates import genre_phrase
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
 log = logging.getLogger(__name__)
 
 ExplanationSource = Literal["llm", "template"]
+PromptStyle = Literal["plain", "few-shot"]  # the explanation prompt: facts only, or with worked examples
 _T = TypeVar("_T")
 _PLOT_CHARS = 160
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]?$")
@@ -45,6 +48,7 @@ class Evidence:
     reason_tags: tuple[str, ...] = ()
     matched_genres: tuple[str, ...] = ()
     member: str | None = None  # group member the pick is for
+    constraints: grounding.Constraints = grounding.NO_CONSTRAINTS  # what the user asked: never contradicted
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,90 +66,33 @@ class Explainer(Protocol):
     def explain_iter(self, items: Sequence[Evidence]) -> Iterator[Explanation]: ...
 
 
-# Genre wording: the first noun present heads the phrase, the first other adjective qualifies it.
-_NOUNS = (
-    ("Documentary", "documentary"), ("Western", "western"), ("Thriller", "thriller"),
-    ("Horror", "horror film"), ("Comedy", "comedy"), ("Musical", "musical"), ("Mystery", "mystery"),
-    ("Drama", "drama"), ("Adventure", "adventure"), ("Action", "action film"), ("Fantasy", "fantasy"),
-    ("Sci-Fi", "sci-fi film"), ("Romance", "romance"), ("Children", "family film"),
-    ("Animation", "animated film"), ("Crime", "crime film"), ("War", "war film"), ("Film-Noir", "film noir"),
-)  # fmt: skip
-_ADJECTIVES = (
-    ("Animation", "animated"), ("Sci-Fi", "sci-fi"), ("Fantasy", "fantasy"), ("Crime", "crime"),
-    ("War", "war"), ("Romance", "romantic"), ("Children", "family"), ("Film-Noir", "noir"),
-    ("Action", "action"), ("Mystery", "mystery"), ("Horror", "horror"), ("Comedy", "comic"),
-    ("Adventure", "adventure"),
-)  # fmt: skip
-
-
-def genre_phrase(genres: Sequence[str]) -> str:
-    """``("Horror", "Sci-Fi")`` → ``"a sci-fi horror film"``; ``"a film"`` when no genre is listed."""
-    noun = next(((g, w) for g, w in _NOUNS if g in genres), None)
-    adj = next((w for g, w in _ADJECTIVES if g in genres and (noun is None or g != noun[0])), None)
-    if noun is None:
-        phrase = "film"
-    elif adj and not noun[1].startswith(adj):
-        phrase = f"{adj} {noun[1]}"
-    else:
-        phrase = noun[1]
-    return f"{'an' if phrase[0] in 'aeiou' else 'a'} {phrase}"
-
-
-def _quoted(tags: Sequence[str]) -> str:
-    q = [f"'{t}'" for t in tags[:2]]
-    return " and ".join(q)
-
-
 class TemplateExplainer:
-    """Factual sentences built from the evidence alone; varied by position, never empty."""
+    """Factual sentences built from the evidence alone (:mod:`agent.explain.templates`): phrasing
+    varied by position and pick, never empty."""
 
     def explain_one(self, ev: Evidence, index: int = 0) -> str:
-        m = ev.pick
-        desc = genre_phrase(m.genres)
-        director = f" directed by {m.directors[0]}" if m.directors else ""
-        tags = ev.reason_tags or m.tags[:2]
-        tagged = f", tagged {_quoted(tags)}" if tags else ""
-        openers = (
-            f"{m.label} is {desc}{director}{tagged}.",
-            f"Try {m.label}, {desc}{director}{tagged}.",
-            f"{m.label} is {desc}{director}" + (f" known for {_quoted(tags)}." if tags else "."),
-        )
-        first = openers[index % len(openers)]
-        second = self._why(ev, index)
+        """The template explanation of one pick at position ``index`` of its reply."""
+        tags = ev.reason_tags or ev.pick.tags[:2]
+        liked = ev.related_liked[0].title if ev.related_liked else None
+        first = templates.opening(ev.pick, tags, index)
+        second = templates.reason(ev.pick, liked, ev.co_liked_count, ev.matched_genres, index)
         text = f"{first} {second}".strip()
         return f"For {ev.member}: {text}" if ev.member else text
 
-    @staticmethod
-    def _why(ev: Evidence, index: int) -> str:
-        m = ev.pick
-        liked = ev.related_liked[0].title if ev.related_liked else None
-        n = ev.co_liked_count
-        if liked and n:
-            who = "One MovieLens user" if n == 1 else f"{n} MovieLens users"
-            return (
-                f"{who} who loved {liked} also rated it highly.",
-                f"Among MovieLens users who loved {liked}, {'one' if n == 1 else n} also rated it highly.",
-            )[index % 2]
-        if liked and ev.matched_genres:
-            shared = " and ".join(g.lower() if g != "Sci-Fi" else "sci-fi" for g in ev.matched_genres[:2])
-            return f"It shares the {shared} side of {liked}, which you liked."
-        if liked:
-            return f"It sits close to {liked}, which you liked."
-        if m.rating_mean is not None and m.rating_count >= 10:
-            return f"MovieLens users rate it {m.rating_mean:.1f} out of 5 over {m.rating_count} ratings."
-        return ""
-
     def explain(self, items: Sequence[Evidence]) -> list[Explanation]:
+        """Every item's template explanation, in order."""
         return [Explanation(self.explain_one(ev, i), "template") for i, ev in enumerate(items)]
 
     def explain_batch(self, items: Sequence[Evidence]) -> list[str]:
+        """The texts of :meth:`explain`."""
         return [e.text for e in self.explain(items)]
 
     def explain_iter(self, items: Sequence[Evidence]) -> Iterator[Explanation]:
+        """:meth:`explain`, as an iterator."""
         yield from self.explain(items)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def load_prompt(name: str) -> str:
     """A prompt template shipped as package data in ``agent/explain/prompts``."""
     return resources.files("agent.explain").joinpath("prompts", name).read_text(encoding="utf-8").strip()
@@ -168,7 +115,7 @@ def facts(ev: Evidence) -> list[str]:
     if m.rating_mean is not None and m.rating_count >= 10:
         lines.append(f"MovieLens rating: {m.rating_mean:.1f} out of 5 from {m.rating_count} users")
     if ev.related_liked:
-        lines.append(f"The user liked: {', '.join(x.label for x in ev.related_liked)}")
+        lines.append(f"I liked: {', '.join(x.label for x in ev.related_liked)}")
         if ev.co_liked_count:
             first = ev.related_liked[0].title
             lines.append(f"{ev.co_liked_count} MovieLens users who loved {first} also loved {m.title}")
@@ -176,6 +123,22 @@ def facts(ev: Evidence) -> list[str]:
         plot = m.plot if len(m.plot) <= _PLOT_CHARS else m.plot[:_PLOT_CHARS].rsplit(" ", 1)[0] + "…"
         lines.append(f"Plot: {plot}")
     return lines
+
+
+@lru_cache(maxsize=1)
+def few_shot_turns() -> tuple[BaseMessage, ...]:
+    """The worked examples of ``explain_fewshot.txt`` as alternating user and assistant turns."""
+    raw = "\n".join(
+        line for line in load_prompt("explain_fewshot.txt").splitlines() if not line.startswith("#")
+    )
+    turns: list[BaseMessage] = []
+    for block in raw.split("\n===\n"):
+        facts_part, _, answer = block.partition("\n->\n")
+        label = next(line.split(":", 1)[1].strip() for line in facts_part.splitlines() if "Movie:" in line)
+        body = facts_part.strip().removeprefix("Facts:").strip()
+        turns.append(HumanMessage(load_prompt("explain_user.txt").format(facts=body, label=label)))
+        turns.append(AIMessage(answer.strip()))
+    return tuple(turns)
 
 
 def _spawn(fn: Callable[[], _T]) -> Future[_T]:
@@ -191,6 +154,32 @@ def _spawn(fn: Callable[[], _T]) -> Future[_T]:
 
     threading.Thread(target=run, name="reelchat-explain", daemon=True).start()
     return fut
+
+
+def _serial(
+    model: LlamaCppChatModel,
+    convs: Sequence[Sequence[BaseMessage]],
+    deadline: float,
+    cancel: threading.Event,
+) -> list[Future[Any]]:
+    """Generate the replies one after another in one thread (a llama.cpp model runs one at a time),
+    so the first is ready first; generation stops between tokens past ``deadline`` or on ``cancel``."""
+    futures: list[Future[Any]] = [Future() for _ in convs]
+
+    def run() -> None:
+        for conv, fut in zip(convs, futures, strict=True):
+            if not fut.set_running_or_notify_cancel():
+                continue
+            if cancel.is_set() or time.monotonic() > deadline:
+                fut.set_exception(TimeoutError("timed out"))
+                continue
+            try:
+                fut.set_result(model.invoke(list(conv), deadline=deadline, cancel=cancel).text)
+            except BaseException as err:
+                fut.set_exception(err)
+
+    threading.Thread(target=run, name="reelchat-explain-serial", daemon=True).start()
+    return futures
 
 
 def _complete(text: str) -> str:
@@ -211,16 +200,19 @@ class LLMExplainer:
         catalogue: Catalogue,
         timeout_s: float = 20.0,
         fallback: TemplateExplainer | None = None,
+        prompt: PromptStyle = "plain",
     ) -> None:
         self.chat_model = chat_model
         self.catalogue = catalogue
         self.timeout_s = float(timeout_s)
         self.fallback = fallback or TemplateExplainer()
+        self.prompt = prompt
 
     def messages(self, ev: Evidence) -> list[BaseMessage]:
         user = load_prompt("explain_user.txt").format(facts="\n".join(f"- {f}" for f in facts(ev)),
                                                       label=ev.pick.label)  # fmt: skip
-        return [SystemMessage(load_prompt("explain_system.txt")), HumanMessage(user)]
+        shots = few_shot_turns() if self.prompt == "few-shot" else ()
+        return [SystemMessage(load_prompt("explain_system.txt")), *shots, HumanMessage(user)]
 
     def explain(self, items: Sequence[Evidence]) -> list[Explanation]:
         return list(self.explain_iter(items))
@@ -247,9 +239,17 @@ class LLMExplainer:
                 result = outcome if isinstance(outcome, BaseException) else outcome[i]
                 yield self._finish(ev, i, result)
             return
-        futures = [_spawn(partial(model.invoke, c)) for c in convs]
+        stop_all = threading.Event()
+        futures: list[Future[Any]]
+        if isinstance(model, LlamaCppChatModel):
+            futures = _serial(model, convs, deadline, stop_all)
+        else:
+            futures = [_spawn(partial(model.invoke, c)) for c in convs]
         for i, (ev, fut) in enumerate(zip(items, futures, strict=True)):
-            yield self._finish(ev, i, self._wait(fut, deadline))
+            outcome = self._wait(fut, deadline)
+            if isinstance(outcome, TimeoutError):
+                stop_all.set()
+            yield self._finish(ev, i, outcome)
 
     @staticmethod
     def _wait(fut: Future[Any], deadline: float) -> Any:
@@ -272,7 +272,7 @@ class LLMExplainer:
         if raw.strip() and not text:
             verdict = grounding.GroundingResult(False, "incomplete sentence")
         else:
-            verdict = grounding.check(text, ev.pick, ev.related_liked, self.catalogue)
+            verdict = grounding.check(text, ev.pick, ev.related_liked, self.catalogue, ev.constraints)
         if not verdict.ok:
             log.info("explanation for %s rejected (%s): %r", ev.pick.movie_id, verdict.reason, raw[:200])
             return Explanation(self.fallback.explain_one(ev, index), "template", verdict.reason)
@@ -286,8 +286,10 @@ __all__ = [
     "Explanation",
     "ExplanationSource",
     "LLMExplainer",
+    "PromptStyle",
     "TemplateExplainer",
     "facts",
+    "few_shot_turns",
     "genre_phrase",
     "load_prompt",
 ]

@@ -1,8 +1,10 @@
 """Grounding check for generated explanations: only facts we hold about the pick may appear.
 
-A text is rejected when it names another catalogue movie, states a year or a genre we do not hold,
-carries URLs, markup or prompt text, or is empty, too long or mostly unprintable. :func:`sanitise`
-trims a text to at most two sentences first; :func:`check` returns the sanitised text with its verdict.
+A text is rejected when it names another catalogue movie; states a genre, year, person or award that
+does not hold for the pick itself (:mod:`agent.explain.claims`); contradicts the user's constraints
+(an excluded genre, a year outside the asked range); talks about "the user"; carries URLs, markup or
+prompt text; or is empty, too long or mostly unprintable. :func:`sanitise` trims a text to at most two
+sentences first; :func:`check` returns the sanitised text with its verdict.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from agent.explain import claims
+from agent.explain.claims import NO_CONSTRAINTS, Constraints, Tok, fact_text, has_phrase, keys, tokens
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
@@ -26,7 +30,6 @@ MIN_WORDS = 3
 _MAX_TITLE_TOKENS = 12
 _SHINGLE = 6  # words in a row shared with the prompt that count as a leak
 
-_TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“(]?[A-Z0-9])")
 _ABBREV_END = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|vs|Vol|No|Pt)\.$")
 _URL_RE = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|org|net|io|ly|co|tv|html?)\b", re.IGNORECASE)
@@ -36,17 +39,12 @@ _INJECTION_RE = re.compile(
     r"as an ai|language model|im_start|im_end|\b(?:assistant|user|system)\s*:",
     re.IGNORECASE,
 )
-_DECADE_RE = re.compile(r"(?<!\d)(1[89]\d0|20[0-2]0)['’]?s\b")
-_YEAR_RE = re.compile(
-    r"(?<!\d)(18[89]\d|19\d\d|20[0-2]\d|2030)(?!\d|['’]?s\b)"
-    r"(?!\s+(?:users|people|ratings|fans|votes|viewers|members)\b)"  # a count, not a year
-)
 _ARTICLES = ("the", "a", "an")
 _TRAILING_ARTICLE = re.compile(r"^(.*?),\s*(The|A|An)$")
 _PAREN = re.compile(r"\s*\(([^()]*)\)")
 
 # Words naming a MovieLens genre; tuples are token phrases. A hit is fine when every genre it names is
-# held for the pick or the user's liked movies, or when the phrase is in their facts ("dark comedy" tag).
+# held for the pick, or when the phrase is in the pick's facts ("dark comedy" tag), and none is excluded.
 _GENRE_WORDS: dict[tuple[str, ...], frozenset[str]] = {
     **{(w,): frozenset({"Action"}) for w in ("action",)},
     **{(w,): frozenset({"Adventure"}) for w in ("adventure", "adventures")},
@@ -97,35 +95,6 @@ class GroundingResult:
     text: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    key: str  # lower-case, accents and apostrophes removed
-    case: str  # as written, accents and apostrophes removed
-    initial: bool  # starts the text or a sentence
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).replace("&", " and ")
-
-
-def _tokens(text: str) -> list[_Tok]:
-    folded = _fold(text)
-    out: list[_Tok] = []
-    prev_end = 0
-    for m in _TOKEN_RE.finditer(folded):
-        gap = folded[prev_end : m.start()]
-        initial = not out or any(c in '.!?:;\n"“' for c in gap)
-        word = m.group().replace("'", "").replace("’", "")
-        out.append(_Tok(word.lower(), word, initial))
-        prev_end = m.end()
-    return out
-
-
-def _keys(text: str) -> tuple[str, ...]:
-    return tuple(t.key for t in _tokens(text))
-
-
 def sanitise(text: str) -> str:
     """Strip, collapse whitespace and drop surrounding quotes; keep at most two sentences."""
     text = " ".join(str(text).split()).strip()
@@ -155,8 +124,8 @@ def _prompt_shingles() -> frozenset[tuple[str, ...]]:
     out: set[tuple[str, ...]] = set()
     for name in ("explain_system.txt", "explain_user.txt"):
         for chunk in re.split(r"\{[^}]*\}", files.joinpath(name).read_text("utf-8")):
-            keys = _keys(chunk)
-            out.update(keys[i : i + _SHINGLE] for i in range(len(keys) - _SHINGLE + 1))
+            words = keys(chunk)
+            out.update(words[i : i + _SHINGLE] for i in range(len(words) - _SHINGLE + 1))
     return frozenset(out)
 
 
@@ -164,8 +133,8 @@ def _lowercase_vocabulary(movies: Sequence[Movie], min_count: int = 2) -> frozen
     """Words the catalogue's plots and tags use in lower case: ordinary words, not names."""
     counts: Counter[str] = Counter()
     for m in movies:
-        seen = {t.key for t in _tokens(m.plot or "") if t.case.islower()}
-        seen.update(w for tag in m.tags for w in _keys(tag) if w.isalpha())
+        seen = {t.key for t in tokens(m.plot or "") if t.case.islower()}
+        seen.update(w for tag in m.tags for w in keys(tag) if w.isalpha())
         counts.update(seen)
     return frozenset(w for w, c in counts.items() if c >= min_count)
 
@@ -205,7 +174,7 @@ class TitleIndex:
         weak: dict[tuple[str, ...], set[int]] = {}
         for movie in movies:
             for variant in _title_variants(movie.title):
-                toks = _tokens(variant)[:_MAX_TITLE_TOKENS]
+                toks = tokens(variant)[:_MAX_TITLE_TOKENS]
                 if not toks or (len(toks) == 1 and (toks[0].key.isdigit() or len(toks[0].key) < 3)):
                     continue
                 if all(t.key in common for t in toks):
@@ -216,7 +185,7 @@ class TitleIndex:
         self.weak = {k: frozenset(v) for k, v in weak.items()}
         self.max_len = max((len(k) for k in (*self.strong, *self.weak)), default=1)
 
-    def spans(self, toks: list[_Tok]) -> list[tuple[int, int, frozenset[int]]]:
+    def spans(self, toks: list[Tok]) -> list[tuple[int, int, frozenset[int]]]:
         """Longest non-overlapping title hits as ``(start, end, movie_ids)`` token spans."""
         hits: list[tuple[int, int, frozenset[int]]] = []
         i = 0
@@ -250,24 +219,13 @@ def title_index(catalogue: Catalogue) -> TitleIndex:
         return index
 
 
-def _fact_text(movies: Iterable[Movie]) -> str:
-    """Space-padded token keys of every fact we hold, for whole-phrase containment tests."""
-    fields: list[str] = []
-    for m in movies:
-        fields.extend((m.title, *m.tags, *m.directors, *m.stars, m.plot or ""))
-    return " " + " | ".join(" ".join(_keys(f)) for f in fields) + " "
-
-
-def _has_phrase(facts: str, keys: Iterable[str]) -> bool:
-    return f" {' '.join(keys)} " in facts
-
-
 def _printable_share(text: str) -> float:
     good = sum(1 for c in text if c.isprintable() and unicodedata.category(c) not in ("Co", "Cs", "Cn"))
     return good / max(len(text), 1)
 
 
-def _genre_problem(toks: list[_Tok], held: set[str], facts: str) -> str | None:
+def _genre_problem(toks: list[Tok], held: set[str], facts: str, excluded: Collection[str]) -> str | None:
+    """A genre word the pick does not hold (unless its facts carry the phrase) or the user excluded."""
     i = 0
     while i < len(toks):
         for n in range(min(_GENRE_MAX, len(toks) - i), 0, -1):
@@ -278,7 +236,9 @@ def _genre_problem(toks: list[_Tok], held: set[str], facts: str) -> str | None:
             after = toks[i + n].key if i + n < len(toks) else ""
             if n == 1 and after in _NOT_GENRE_AFTER.get(phrase[0], ()):
                 genres = frozenset()
-            if not genres <= held and not _has_phrase(facts, phrase):
+            if genres & set(excluded):
+                return f"contradicts the request: {' '.join(phrase)}"
+            if not genres <= held and not has_phrase(facts, phrase):
                 return f"genre not held: {' '.join(phrase)}"
             i += n - 1
             break
@@ -286,10 +246,17 @@ def _genre_problem(toks: list[_Tok], held: set[str], facts: str) -> str | None:
     return None
 
 
-def check(text: str, pick: Movie, allowed: Collection[Movie], catalogue: Catalogue) -> GroundingResult:
+def check(
+    text: str,
+    pick: Movie,
+    allowed: Collection[Movie],
+    catalogue: Catalogue,
+    constraints: Constraints = NO_CONSTRAINTS,
+) -> GroundingResult:
     """Accept ``text`` as an explanation of ``pick`` only if it states nothing beyond our facts.
 
-    ``allowed`` are the user's liked movies the explanation may refer to.
+    ``allowed`` are the user's liked movies the explanation may name; every genre, year, person or
+    award claim must hold for ``pick`` itself, and none may contradict ``constraints``.
     """
     clean = sanitise(text)
     if not clean:
@@ -298,7 +265,7 @@ def check(text: str, pick: Movie, allowed: Collection[Movie], catalogue: Catalog
         return GroundingResult(False, "too long", clean)
     if _printable_share(clean) < 0.98 or sum(c.isalpha() for c in clean) < 0.5 * len(clean):
         return GroundingResult(False, "not printable text", clean)
-    toks = _tokens(clean)
+    toks = tokens(clean)
     if len(toks) < MIN_WORDS:
         return GroundingResult(False, "too short", clean)
     if _URL_RE.search(clean):
@@ -307,33 +274,38 @@ def check(text: str, pick: Movie, allowed: Collection[Movie], catalogue: Catalog
         return GroundingResult(False, "markup", clean)
     if _INJECTION_RE.search(clean):
         return GroundingResult(False, "instruction text", clean)
-    keys = tuple(t.key for t in toks)
+    kk = tuple(t.key for t in toks)
     shingles = _prompt_shingles()
-    if any(keys[i : i + _SHINGLE] in shingles for i in range(len(keys) - _SHINGLE + 1)):
+    if any(kk[i : i + _SHINGLE] in shingles for i in range(len(kk) - _SHINGLE + 1)):
         return GroundingResult(False, "prompt leak", clean)
 
     known = (pick, *allowed)
-    facts = _fact_text(known)
+    facts = fact_text(known)
     known_ids = {m.movie_id for m in known}
     for start, end, ids in title_index(catalogue).spans(toks):
-        if not ids & known_ids and not _has_phrase(facts, keys[start:end]):
+        if not ids & known_ids and not has_phrase(facts, kk[start:end]):
             names = " ".join(t.case for t in toks[start:end])
             return GroundingResult(False, f"names another movie: {names}", clean)
 
-    years = {m.year for m in known if m.year} | {int(y) for y in re.findall(r"\b\d{4}\b", facts)}
-    for match in _YEAR_RE.finditer(clean):
-        if int(match.group(1)) not in years:
-            return GroundingResult(False, f"year not held: {match.group(1)}", clean)
-    for match in _DECADE_RE.finditer(clean):
-        decade = int(match.group(1))
-        if not any(decade <= y < decade + 10 for y in years):
-            return GroundingResult(False, f"decade not held: {match.group(0)}", clean)
-
-    held = {g for m in known for g in m.genres}
-    problem = _genre_problem(toks, held, facts)
+    problem = (
+        claims.third_person_problem(clean)
+        or claims.year_problem(clean, pick, tuple(allowed), constraints)
+        or _genre_problem(toks, set(pick.genres), fact_text((pick,)), constraints.excluded_genres)
+        or claims.person_problem(toks, pick, catalogue)
+        or claims.award_problem(clean, fact_text((pick,)))
+    )
     if problem:
         return GroundingResult(False, problem, clean)
     return GroundingResult(True, None, clean)
 
 
-__all__ = ["MAX_CHARS", "GroundingResult", "TitleIndex", "check", "sanitise", "title_index"]
+__all__ = [
+    "MAX_CHARS",
+    "NO_CONSTRAINTS",
+    "Constraints",
+    "GroundingResult",
+    "TitleIndex",
+    "check",
+    "sanitise",
+    "title_index",
+]

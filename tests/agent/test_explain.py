@@ -112,17 +112,30 @@ def test_genre_phrase() -> None:
 def test_template_is_factual_varied_and_grounded(cat: Catalogue) -> None:
     items = [ALIEN_EV, NEMO_EV, DEPARTED_EV, LONE_EV, GROUP_EV, BARE_EV]
     texts = TemplateExplainer().explain_batch(items)
+    assert texts == TemplateExplainer().explain_batch(items)  # deterministic
     assert len(texts) == len(items) and all(t.strip() for t in texts)
-    assert texts[0].startswith("Alien (1979) is a sci-fi horror film directed by Ridley Scott")
-    assert "'space' and 'suspense'" in texts[0] and "45 MovieLens users who loved The Thing" in texts[0]
-    assert texts[1].startswith("Try Finding Nemo (2003)")  # openings vary by position
+    assert texts[0] == (
+        "Try Alien (1979), a sci-fi horror film from Ridley Scott that people tag 'space' and 'suspense'. "
+        "Among MovieLens users who loved The Thing, 45 also rated it highly."
+    )
+    assert texts[1].startswith("For an animated comedy from Andrew Stanton, there is Finding Nemo (2003)")
     assert "which you liked" in texts[2] and "Heat" in texts[2]
     assert "4.2 out of 5" in texts[3]
     assert texts[4].startswith("For Sam: ")
     assert texts[5] == "Documentary Now (2015) is a film."
+    openings = {t.removeprefix("For Sam: ").split(" ", 1)[0] for t in texts[:5]}
+    assert len(openings) >= 3  # not one database-row pattern
     for ev, text in zip(items, texts, strict=True):
+        assert ev.pick.label in text
         result = grounding.check(text, ev.pick, ev.related_liked, cat)
         assert result.ok, (text, result.reason)
+
+
+def test_template_phrasing_follows_position_and_pick() -> None:
+    one = TemplateExplainer()
+    texts = {one.explain_one(ALIEN_EV, i) for i in range(4)}
+    assert len(texts) >= 3  # the same pick reads differently at other positions
+    assert all("45" in t and "The Thing" in t for t in texts)  # and always states the same evidence
 
 
 def test_template_iter_records_source() -> None:
@@ -247,9 +260,9 @@ def test_empty_input(cat: Catalogue) -> None:
 
 @pytest.mark.slow
 def test_real_smollm2_explanations_are_grounded(cat: Catalogue, tmp_path: Path) -> None:
-    from agent.explain.llm import LocalChatModel, build_chat_model, parse_llm_spec
+    from agent.explain.llm import LocalChatModel, build_chat_model, parse_llm_spec, smollm2_gguf_path
 
-    spec = parse_llm_spec("smollm2")
+    spec = parse_llm_spec(f"hf:{smollm2_gguf_path()}")  # the transformers runtime
     t0 = time.perf_counter()
     build_chat_model(spec, cache_dir=tmp_path, device="cpu")
     cold = time.perf_counter() - t0
@@ -273,3 +286,15 @@ def test_real_smollm2_explanations_are_grounded(cat: Catalogue, tmp_path: Path) 
         else:
             assert e.text == TemplateExplainer().explain_one(ev, items.index(ev))
     assert warm < cold
+
+
+def test_few_shot_prompt_puts_worked_examples_before_the_pick(cat: Catalogue) -> None:
+    from langchain_core.messages import HumanMessage as Human
+
+    msgs = LLMExplainer(FakeChatModelScripted(script={}), cat, prompt="few-shot").messages(ALIEN_EV)
+    kinds = [m.type for m in msgs]
+    assert kinds[0] == "system" and kinds[-1] == "human" and kinds.count("ai") >= 2
+    assert kinds[1:-1] == ["human", "ai"] * (len(kinds[1:-1]) // 2)
+    assert isinstance(msgs[-1], Human) and "- Movie: Alien (1979)" in str(msgs[-1].text)
+    copied = str(msgs[2].text)  # a worked answer: names movies that are not the pick
+    assert not grounding.check(copied, ALIEN_EV.pick, ALIEN_EV.related_liked, Catalogue(MOVIES)).ok

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.explain import grounding
-from agent.explain.grounding import check, sanitise
+from agent.explain.grounding import Constraints, check, sanitise
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
@@ -117,10 +117,72 @@ def test_genre_word_inside_a_held_tag_is_fine(cat: Catalogue) -> None:
     assert not check("Bad Lieutenant is a bleak horror film about corruption.", pick, (), cat).ok
 
 
-def test_genres_of_allowed_movies_may_be_named(cat: Catalogue) -> None:
-    heat = BY_ID[5]
+def test_genre_claims_must_hold_for_the_pick_not_the_liked_movie(cat: Catalogue) -> None:
+    heat = BY_ID[5]  # Action|Crime|Thriller; Alien is Horror|Sci-Fi
     assert not verdict(cat, "Alien is no crime story, but it grips.", allowed=()).ok
-    assert verdict(cat, "Like the crime classic Heat, Alien grips.", allowed=(heat,)).ok
+    result = verdict(cat, "Like the crime classic Heat, Alien grips.", allowed=(heat,))
+    assert not result.ok and result.reason == "genre not held: crime"
+    assert verdict(cat, "Like Heat, Alien grips from start to end.", allowed=(heat,)).ok  # naming is fine
+    # the case: the liked movie (Aliens) is horror, the pick (Predator) is not
+    predator, aliens = BY_ID[4], BY_ID[3]
+    result = check("Predator has the horror elements you liked in Aliens.", predator, (aliens,), cat)
+    assert not result.ok and result.reason == "genre not held: horror"
+
+
+NO_HORROR = Constraints(excluded_genres=("Horror",), year_min=1990)
+
+
+@pytest.mark.parametrize(
+    ("text", "pick_id", "reason"),
+    [
+        ("Predator is an action thriller with horror elements.", 4, "contradicts the request: horror"),
+        ("Alien is a sci-fi horror film.", 1, "contradicts the request: horror"),  # held, but excluded
+        ("Heat is a crime thriller from 1995.", 5, None),
+        ("Heat is a tense crime thriller from the 1990s.", 5, None),
+        ("A crime thriller in the spirit of the 1970s.", 5, "contradicts the request: 1970s"),
+        ("Like the 1982 classic, Heat is a crime thriller.", 5, "contradicts the request: 1982"),
+    ],
+)
+def test_claims_contradicting_the_request_are_rejected(
+    cat: Catalogue, text: str, pick_id: int, reason: str | None
+) -> None:
+    result = check(text, BY_ID[pick_id], (), cat, NO_HORROR)
+    assert result.reason == reason and result.ok is (reason is None)
+
+
+def test_liked_label_year_is_not_a_year_claim(cat: Catalogue) -> None:
+    # "no horror, after 1990" and the user loved The Thing (1982): naming it is not a claim about Heat
+    heat = BY_ID[5]
+    assert check("If you loved The Thing (1982), Heat is a tense crime thriller.", heat, (THING,), cat).ok
+    result = check("Heat (1982) is a tense crime thriller.", heat, (THING,), cat)
+    assert not result.ok and result.reason == "year not held: 1982"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("The user will love this tense sci-fi horror film.", "third person: The user"),
+        ("Alien suits the user's taste for suspense in space.", "third person: the user"),
+        ("This viewer will enjoy the suspense of Alien.", "third person: This viewer"),
+        ("I enjoyed Alien because of its suspense in space.", "speaks as the user: I enjoyed"),
+        ("John Carpenter builds the suspense in Alien.", "person not held: John Carpenter"),
+        ("Directed by Sigourney Weaver, Alien is tense.", "person not held as director: Sigourney Weaver"),
+        ("Alien won an Oscar for its effects.", "award not held: Oscar"),
+        ("An award-winning horror film set in space.", "award not held: award-winning"),
+    ],
+)
+def test_people_awards_and_third_person(cat: Catalogue, text: str, reason: str) -> None:
+    result = verdict(cat, text)
+    assert not result.ok and result.reason == reason
+
+
+def test_held_people_and_tagged_awards_pass(cat: Catalogue) -> None:
+    assert verdict(cat, "Directed by Ridley Scott, Alien stars Sigourney Weaver.").ok
+    assert verdict(cat, "You will love the suspense; 45 MovieLens users who loved The Thing agree.").ok
+    oscar = Movie(16, "Gladiator", 2000, ("Action", "Drama"), ("oscar (best picture)", "epic"))
+    assert check(
+        "Gladiator is an epic action drama, an Oscar best picture.", oscar, (), Catalogue([oscar])
+    ).ok
 
 
 def test_pick_with_alternative_title_and_sentence_initial_common_title(cat: Catalogue) -> None:

@@ -120,7 +120,7 @@ def test_embedded_gguf_is_found_without_importing() -> None:
 
 @pytest.mark.slow
 def test_smollm2_loads_caches_and_answers(tmp_path: Path) -> None:
-    spec = parse_llm_spec("smollm2")
+    spec = parse_llm_spec(f"hf:{smollm2_gguf_path()}")  # the embedded GGUF on the transformers runtime
     t0 = time.perf_counter()
     build_chat_model(spec, cache_dir=tmp_path, device="cpu")
     cold = time.perf_counter() - t0

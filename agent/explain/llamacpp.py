@@ -1,0 +1,189 @@
+"""GGUF models through llama.cpp (``llama-cpp-python``), wrapped as a LangChain chat model.
+
+:class:`LlamaCppChatModel` drives any object with llama-cpp-python's ``create_chat_completion`` (a
+``llama_cpp.Llama``; a fake in unit tests). It generates greedily, streams tokens to LangChain callbacks,
+stops after ``max_sentences`` finished sentences, and honours a cancel event and a deadline between
+tokens. ``llama_cpp`` itself is imported only by :func:`load_llama`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, PrivateAttr
+
+MAX_NEW_TOKENS = 60
+N_CTX = 2048
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s")
+_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+
+def llama_cpp_available() -> bool:
+    """Whether ``llama_cpp`` can be imported (found without importing it)."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def _threads() -> int:
+    """Half the usable cores, 1 to 4: llama.cpp's threads spin at barriers, so on a busy or small
+    machine fewer threads are faster (2 shared cores: 1 thread ~60 tokens/s, 2 threads ~25)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores // 2))
+
+
+def load_llama(path: Path, *, device: str = "cpu", n_ctx: int = N_CTX) -> Any:
+    """A ``llama_cpp.Llama`` for the GGUF file at ``path`` (quiet; all layers on the GPU for ``cuda``)."""
+    from llama_cpp import Llama
+
+    return Llama(
+        model_path=str(path),
+        n_ctx=n_ctx,
+        n_threads=_threads(),
+        n_threads_batch=_threads(),
+        n_gpu_layers=-1 if device.startswith("cuda") else 0,
+        seed=0,
+        verbose=False,
+    )
+
+
+def _as_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
+    return [{"role": _ROLES.get(m.type, "user"), "content": str(m.text)} for m in messages]
+
+
+def _piece(chunk: Any) -> str:
+    """The text of one streamed chat-completion chunk (empty for role-only or final chunks)."""
+    try:
+        return str(chunk["choices"][0].get("delta", {}).get("content") or "")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return ""
+
+
+class LlamaCppChatModel(BaseChatModel):
+    """Greedy, streaming chat model over a llama.cpp model; one generation at a time (a lock).
+
+    ``invoke``/``stream`` take optional ``cancel`` (a ``threading.Event``) and ``deadline``
+    (``time.monotonic()`` seconds) keyword arguments that end generation between tokens.
+    """
+
+    client: Any  # llama_cpp.Llama, or anything with its create_chat_completion
+    model_name: str = "gguf"
+    max_new_tokens: int = MAX_NEW_TOKENS
+    max_sentences: int = 2  # stop once the reply holds this many finished sentences (0: never)
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "reelchat-llama-cpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "max_new_tokens": self.max_new_tokens}
+
+    def stream_text(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        stop: Sequence[str] | None = None,
+        cancel: threading.Event | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[str]:
+        """Text pieces as generated; ends early on ``cancel``, past ``deadline`` (monotonic) or enough
+        sentences. Holds the model's lock while generating: consume it or close it."""
+        with self._lock:
+            chunks = self.client.create_chat_completion(
+                messages=_as_dicts(messages),
+                stream=True,
+                max_tokens=self.max_new_tokens,
+                temperature=0.0,
+                stop=list(stop or []) or None,
+            )
+            text = ""
+            try:
+                for chunk in chunks:
+                    piece, done = self._until_enough(text, _piece(chunk))
+                    if piece:
+                        text += piece
+                        yield piece
+                    if done or (cancel is not None and cancel.is_set()):
+                        break
+                    if deadline is not None and time.monotonic() > deadline:
+                        break
+            finally:
+                close = getattr(chunks, "close", None)
+                if callable(close):
+                    close()
+
+    def _until_enough(self, text: str, piece: str) -> tuple[str, bool]:
+        """``piece`` cut after the ``max_sentences``-th sentence end, and whether that end is reached."""
+        if self.max_sentences <= 0 or not piece:
+            return piece, False
+        ends = list(_SENTENCE_END.finditer(text + piece))
+        if len(ends) < self.max_sentences:
+            return piece, False
+        return piece[: max(0, ends[self.max_sentences - 1].end() - 1 - len(text))], True
+
+    def generate_text(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        stop: Sequence[str] | None = None,
+        cancel: threading.Event | None = None,
+        deadline: float | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+    ) -> str:
+        """The whole reply (stripped); each piece goes to ``run_manager`` as a new token."""
+        pieces: list[str] = []
+        for piece in self.stream_text(messages, stop=stop, cancel=cancel, deadline=deadline):
+            pieces.append(piece)
+            if run_manager is not None:
+                run_manager.on_llm_new_token(piece)
+        return "".join(pieces).strip()
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = self.generate_text(
+            messages,
+            stop=stop,
+            cancel=kwargs.get("cancel"),
+            deadline=kwargs.get("deadline"),
+            run_manager=run_manager,
+        )
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        pieces = self.stream_text(
+            messages, stop=stop, cancel=kwargs.get("cancel"), deadline=kwargs.get("deadline")
+        )
+        for piece in pieces:
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if run_manager is not None:
+                run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+
+
+__all__ = ["LlamaCppChatModel", "llama_cpp_available", "load_llama"]
