@@ -21,7 +21,7 @@ from agent.settings import DEFAULT_LIMITS
 from agent.understanding import lexicon as lx
 from agent.understanding.deltas import Critique, TitleMention, Understanding
 from agent.understanding.matching import Work, phrase
-from agent.understanding.quantities import count, number, years
+from agent.understanding.quantities import ages, count, number, spell_years, years
 from agent.understanding.sentiment import DISLIKE, LIKE, SEEN, attribute, item_marker
 from retrieval.titles import TitleResolver, TitleSpan
 
@@ -46,6 +46,9 @@ _REF_CHAIN = re.compile(rf"(¤R[A-J]+¤ ?(?:,|and|or|&|\+) ?(?:the )?)(?P<o>{_OR
 _RESET_RE = phrase(lx.RESET_RE)
 _SEEN_ALL_RE = phrase(lx.SEEN_ALL_RE)
 _CLEAR_YEARS_RE = phrase(lx.CLEAR_YEARS_RE)
+_CLEAR_GENRES_RE = phrase(lx.CLEAR_GENRES_RE)
+_REPLACE_GENRES_RE = phrase(lx.REPLACE_GENRES_RE)
+_GENERIC_SPAN_RE = re.compile(rf"(?:the |a )?(?:{_ORD})(?: one)?|[\W_]+")
 _CRITIQUE_RULES = tuple((phrase(p), c) for p, c in lx.CRITIQUES)
 _GENRE_RULES = tuple((phrase(p), g, True) for p, g in lx.GENRE_NOUNS) + tuple(
     (phrase(p), g, False) for p, g in lx.GENRE_ADJECTIVES
@@ -130,16 +133,22 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
     msg = _sanitize(message)
     if not msg.strip():
         return Understanding()
-    spans: list[TitleSpan] = resolver.find_mentions(msg)
+    spans = [s for s in resolver.find_mentions(msg) if not _generic_span(s)]
     work = Work(_marked(msg, spans))
     reset = bool(work.take(_RESET_RE))
     seen_all = bool(work.take(_SEEN_ALL_RE))
+    work.w = spell_years(work.w)
+    child = ages(work)
     critiques = _critiques(work)
     clear_years = bool(work.take(_CLEAR_YEARS_RE))
-    year_min, year_max = years(work, max_year)
+    clear_genres = bool(work.take(_CLEAR_GENRES_RE))
+    replace_genres = bool(work.take(_REPLACE_GENRES_RE))
+    year_min, year_max = _relative_bound(years(work, max_year), critiques)
     refs = _refs(work)
     k = count(work)
     required, excluded, liked_genres, negated_spans = _genres(work.w, frozenset(genres))
+    if child and "Children" in genres and "Children" not in (*required, *excluded, *liked_genres):
+        required.append("Children")
     mood = _moods(work.w)
     movies, picks = _labelled(work.w, spans, refs)
     return Understanding(
@@ -156,6 +165,8 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
         year_min=None if clear_years else year_min,
         year_max=None if clear_years else year_max,
         clear_years=clear_years,
+        clear_genres=clear_genres,
+        replace_genres=replace_genres and bool(required),
         k=k,
         mood=tuple(mood),
         critiques=tuple(critiques),
@@ -163,6 +174,25 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
         mentions=tuple(TitleMention(s.text, s.movie_id, s.alternatives, s.score) for s in spans),
         text=_free_text(work.w, negated_spans),
     )
+
+
+def _generic_span(span: TitleSpan) -> bool:
+    """A span that is only a common word ("stuff", "the original", "the fourth"): never a title."""
+    text = " ".join(_lower(span.text).split())
+    return text.removeprefix("the ") in lx.GENERIC_TITLE_WORDS or bool(_GENERIC_SPAN_RE.fullmatch(text))
+
+
+def _relative_bound(
+    bounds: tuple[int | None, int | None], critiques: Sequence[Critique]
+) -> tuple[int | None, int | None]:
+    """ "more recent, from 2008" is a lower bound and "older, from 1990" an upper one, not that year only."""
+    lo, hi = bounds
+    if lo is not None and lo == hi:
+        if Critique.MORE_RECENT in critiques:
+            return lo, None
+        if Critique.OLDER in critiques:
+            return None, hi
+    return lo, hi
 
 
 def _critiques(work: Work) -> list[Critique]:
