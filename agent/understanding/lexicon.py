@@ -182,7 +182,7 @@ _GENRE_WORD = (
     r"|sci[- ]?fi|science fiction|action|adventures?|animations?|crime|fantas(?:y|ies)|myster(?:y|ies)|war)"
 )
 CLEAR_GENRES_RE = (
-    rf"(?:forget|drop|remove|ignore|lose|scrap|get rid of|never ?mind|no more) (?:about )?(?:the |that |my )?"
+    rf"(?:forget|drop|remove|ignore|lose|scrap|get rid of|never ?mind) (?:about )?(?:the |that |my )?"
     rf"{_GENRE_WORD}(?: (?:thing|bit|part|filter|requirement))?|any genre|(?:genres?|genre doesn'?t) "
     r"(?:don'?t|doesn'?t)? ?matters?"
 )
@@ -250,12 +250,12 @@ NEGATIVE_VERBS = (
 )
 POSITIVE_PRONOUN = (
     r"(?:really |absolutely |totally )?(?:loved|liked|enjoyed|adored|adore|love) "
-    r"(?:it|them|both|that one|those)"
+    r"(?:it|them|both|that one|those)(?! *¤)"
 )
 NEGATIVE_PRONOUN = (
     r"(?:hated|disliked|didn'?t (?:really )?(?:like|enjoy|care for)|did not (?:like|enjoy|care for)|"
     r"(?:wouldn'?t|would not|won'?t|don'?t think i(?:'d| would| will)) (?:like|enjoy|love)|"
-    r"not (?:really )?interested in) (?:it|them|both|that one|those|that)"
+    r"not (?:really )?interested in) (?:it|them|both|that one|those|that)(?! *¤)"
 )
 COPULA = r"(?:was|were|is|are|'s|looks?|looked|seems?|seemed|sounds?|sounded|felt|feels?|remains?)"
 ADVERBS = (

@@ -64,10 +64,11 @@ _NEGATORS = lx.words(
 _NEG_VERB_RE = re.compile(
     r"(?:^| )(?:don't|dont|do not|didn't|did not|never|not|no|won't|doesn't|does not|i'm not|am not|"
     r"rather not|can't stand|cannot stand)(?: \w+){0,2} (?:like|want|need|love|enjoy|into|of|see|watch|in|"
-    r"for|care|feel|more)(?: anything| any| something| some)?$"
+    r"for|care|feel|more|on)(?: anything| any| something| some)?$"
 )
 _LIST_SKIP = lx.words(
-    ", or and nor & / a an the any too overly very so really more movies movie films film stuff thing things "
+    ", or and nor & / a an the any too overly very so really more much with movies movie films film stuff "
+    "thing things "
     "kind kinds of type types genre genres flicks please science fiction fi sci noir love story stories "
     "world "
     "mob friendly family scary violent gory dark sad depressing long boring intense heavy cheesy silly "
@@ -178,8 +179,10 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
 
 def _generic_span(span: TitleSpan) -> bool:
     """A span that is only a common word ("stuff", "the original", "the fourth"): never a title."""
-    text = " ".join(_lower(span.text).split())
-    return text.removeprefix("the ") in lx.GENERIC_TITLE_WORDS or bool(_GENERIC_SPAN_RE.fullmatch(text))
+    text = re.sub(r" +(?:19|20)\d\d$", "", " ".join(_lower(span.text).split()))
+    if text.removeprefix("the ") in lx.GENERIC_TITLE_WORDS or _RESET_RE.fullmatch(text):
+        return True
+    return bool(_GENERIC_SPAN_RE.fullmatch(text))
 
 
 def _relative_bound(

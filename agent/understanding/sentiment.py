@@ -161,17 +161,15 @@ def _cue_labels(
             cue, cue_set = None, False
         elif tok in _CUE_LABEL:
             cue, cue_set = _CUE_LABEL[tok], True
-        elif tok == "¤X¤":
+        elif tok == "¤X¤" or (tok == "¤M¤" and toks[idx + 1 : idx + 2] and toks[idx + 1][:2] == "¤T"):
             not_until = idx + 3
             not_label = None if SEEN in (cue, before) else DISLIKE
         elif tok[:2] in ("¤T", "¤R"):
             key = _marker_index(tok)
-            if idx <= not_until:
-                label: str | None = not_label
-                not_until = -1
-            else:
-                label = cue
-            if label is None and not cue_set and idx > not_until:
+            negated = idx <= not_until
+            label: str | None = not_label if negated else cue
+            not_until = -1 if negated else not_until
+            if label is None and not cue_set and not negated:
                 continue
             reached.add(key)
             if label is not None and not (key in post and label in (LIKE, DISLIKE)):
