@@ -107,8 +107,28 @@ def aspect(text: str) -> str:
     return "about"
 
 
+_TASTE_STATEMENT = _phrase(
+    r"lov(?:e|ed|es)|lik(?:e|ed|es)|enjoy(?:ed|s)?|adored?|hated?|favou?rites?|great|good|amazing|awesome|"
+    r"fan of|into|(?:seen|watched|saw)"
+)
+
+
+def _states_taste(text: str, u: Understanding) -> bool:
+    """A sentence that is not a question names a movie with a verdict ("We loved Coco! Is Jumanji ok?")."""
+    for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
+        if sentence.rstrip().endswith("?"):
+            continue
+        if any(m.text in sentence for m in u.mentions) and _TASTE_STATEMENT.search(
+            _strip_titles(sentence, u)
+        ):
+            return True
+    return False
+
+
 def _is_question(text: str, u: Understanding) -> bool:
     rest = _strip_titles(text, u)
+    if _states_taste(text, u):
+        return False
     if u.critiques or u.k is not None or u.clear_years:
         return False
     if _REQUEST.search(rest) or (u.year_min is not None and not u.mentions):

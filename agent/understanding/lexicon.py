@@ -205,7 +205,7 @@ NEUTRAL_CUE = (
     r"|have you (?:ever )?(?:seen|watched)|did you (?:see|watch|like)|do you (?:know|like)|what about"
     r"|is (?:it|that) any good|haven'?t seen|(?:have ?n'?t|have not|never|not) (?:\w+ )?heard (?:of|about)"
     r"|saw (?:the |a )?(?:trailers?|previews?|ads?) (?:for|of)|(?:a|the) (?:film|movie|documentary) about"
-    r"|not sure (?:if |whether )?(?:i'?d |i would |i'?ll |i will )?(?:like|enjoy|love)?"
+    r"|(?:not sure|don'?t know) (?:if |whether |that )?(?:i'?d |i would |i'?ll |i will )?(?:like|enjoy|love)?"
 )
 DISLIKE_CUE = (
     r"(?:i )?(?:did ?n'?t|did not|do ?n'?t|do not|does ?n'?t|does not|never|was ?n'?t|was not|am not|"
@@ -214,8 +214,11 @@ DISLIKE_CUE = (
     r"impressed by|get into|fond of|big on|interested in|crazy about|care (?:too |that |very |so )?much for)"
     r"|(?:do ?n'?t|do not|please don'?t|never|stop) (?:\w+ )?"
     r"(?:recommend(?:ing)?|suggest(?:ing)?|show(?:ing)?)"
-    r"|(?:not|was ?n'?t|was not|i'?m not|am not) (?:such |really |that |much of )?(?:a |an )?"
-    r"(?:big |huge )?fan of"
+    r"|(?:not|was ?n'?t|was not|i'?m not|am not) (?:such |really |that |much of |very )*(?:a |an )?"
+    r"(?:very |big |huge )*fan of|besides?|aside from|pass on"
+    r"|(?:much |way |a lot |even )?(?:better|more) than"
+    r"|(?:heard|read) (?:\w+ ){0,3}(?:bad|awful|terrible|negative|horrible) (?:things|reviews|stuff)"
+    r" (?:about|of|for)"
     r"|not (?:too |to |that |very |really |all that )?interested in|stop with|skip|burned by|let down by"
     r"|disappointed (?:by|with|in)|hated|hate|hates|disliked|dislike|dislikes|despised?|loathed?"
     r"|not a fan of|no fan of|not into"
@@ -241,7 +244,8 @@ NEGATIVE_WORDS = (
     r"boring|bad|terrible|awful|overrated|meh|dull|bland|trash|garbage|worst|disappointing|a letdown"
     r"|a let down|mediocre|stupid|annoying|lame|too long|too slow|slow|dumb|horrible|crap|rubbish|forgettable"
     r"|not for me|a waste of time|pretentious|cheesy|weak|silly|not so much|not that much|nonsense|corny"
-    r"|underwhelm(?:ed|ing)|overhyped|too silly|too scary|too long|too gory|too violent|too much"
+    r"|a disappointment|a dissapointment|disappointing|underwhelm(?:ed|ing)|overhyped"
+    r"|too silly|too scary|too gory|too violent|too much"
 )
 POSITIVE_VERBS = r"rocks?|rocked|rules?|ruled|blew me away|was a blast|slaps"
 NEGATIVE_VERBS = (
@@ -259,6 +263,6 @@ NEGATIVE_PRONOUN = (
 )
 COPULA = r"(?:was|were|is|are|'s|looks?|looked|seems?|seemed|sounds?|sounded|felt|feels?|remains?)"
 ADVERBS = (
-    r"(?:so|really|very|pretty|kinda|kind of|sort of|super|quite|just|truly|absolutely|totally|a bit|"
+    r"(?:so|as|really|very|pretty|kinda|kind of|sort of|super|quite|just|truly|absolutely|totally|a bit|"
     r"a little|honestly|actually|also|too|such|an?|my|all-time|all time|personal|definitely|the|way)"
 )
