@@ -50,10 +50,6 @@ _SUBJECT = _phrase(
     r"that one|this one|those|them|they|its"
 )
 _CHITCHAT = _phrase(
-    r"hi|hello|hey|hiya|howdy|thanks?|thank you(?: so much| very much)?|thx|cheers|great|cool|ok|okay|"
-    r"nice|awesome|perfect|bye|goodbye|see you|good night|goodnight|how are you|good morning|"
-    r"good evening|you're welcome|no problem|lol|haha|yes|yeah|sure|got it|sounds good|will do|"
-    r"i will|i'll check (?:it|them) out|i'll watch (?:it|them)|there|you|all|much|very|so|a lot|again|"
     r"(?:i'?ll |i will |i'?m |i am )?(?:have to |make sure to |gonna |going to |definitely |go )*"
     r"(?:check|look|watch) (?:it|that|that one|them|those|this one) (?:out|up)|"
     r"(?:have ?n'?t|have not|never|not) (?:seen|heard of|watched) (?:that|it|them|those|that one)(?: one)?|"
@@ -66,6 +62,10 @@ _CHITCHAT = _phrase(
     r"(?:i'?m|i am) (?:well|fine|good|great|doing (?:well|good|great|fine)|going well|ok|okay)|"
     r"and (?:you|yourself)|you too|you as well|as well|thanks? (?:you )?(?:so much |very much )?"
     r"(?:for (?:the|your|all the|all your) )?(?:help|suggestions?|recommendations?|recommends?|ideas?|chat)|"
+    r"hi|hello|hey|hiya|howdy|thanks?|thank you(?: so much| very much)?|thx|cheers|great|cool|ok|okay|"
+    r"nice|awesome|perfect|bye|goodbye|see you|good night|goodnight|how are you|good morning|"
+    r"good evening|you're welcome|no problem|lol|haha|yes|yeah|sure|got it|sounds good|will do|"
+    r"i will|i'll check (?:it|them) out|i'll watch (?:it|them)|there|you|all|much|very|so|a lot|again|"
     r"thanks? you|well|fine|enjoy|oh wow|wow|oh|good|doing|today|though|now|that|this|it|will|i|do|"
     r"for|the|a|and|no|not really|gonna|go|out|help"
 )
