@@ -48,6 +48,8 @@ _SEEN_ALL_RE = phrase(lx.SEEN_ALL_RE)
 _CLEAR_YEARS_RE = phrase(lx.CLEAR_YEARS_RE)
 _CLEAR_GENRES_RE = phrase(lx.CLEAR_GENRES_RE)
 _REPLACE_GENRES_RE = phrase(lx.REPLACE_GENRES_RE)
+_ADD_GENRES_RE = phrase(r"as well|too|also|plus|in addition|and also")
+_ADJECTIVE_AS_NOUN_RE = re.compile(r" *(?:movies?|films?|flicks?|stuff|ones?)(?![\w'])")
 _GENERIC_SPAN_RE = re.compile(rf"(?:the |a )?(?:{_ORD})(?: one)?|[\W_]+")
 _CRITIQUE_RULES = tuple((phrase(p), c) for p, c in lx.CRITIQUES)
 _GENRE_RULES = tuple((phrase(p), g, True) for p, g in lx.GENRE_NOUNS) + tuple(
@@ -143,7 +145,7 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
     critiques = _critiques(work)
     clear_years = bool(work.take(_CLEAR_YEARS_RE))
     clear_genres = bool(work.take(_CLEAR_GENRES_RE))
-    replace_genres = bool(work.take(_REPLACE_GENRES_RE))
+    replace_genres = bool(work.take(_REPLACE_GENRES_RE)) and not _ADD_GENRES_RE.search(work.w)
     year_min, year_max = _relative_bound(years(work, max_year), critiques)
     refs = _refs(work)
     k = count(work)
@@ -311,6 +313,8 @@ def _genres(w: str, known: frozenset[str]) -> tuple[list[str], list[str], list[s
         negated = _negated(w, start)
         if negated:
             negated_spans.append((start, stop))
+        # "I love funny movies": a feeling adjective before "movies" in a taste is a soft genre taste
+        noun = noun or (bool(_ADJECTIVE_AS_NOUN_RE.match(w, stop)) and _is_taste(w, start))
         if not (negated or noun):
             continue
         liked = not negated and _is_taste(w, start)

@@ -44,6 +44,11 @@ _PRONOUN_POST_RE = phrase(
     rf" ?(?:{lx.ADVERBS} )*(?P<not>not )?(?:{lx.ADVERBS} )*"
     rf"(?:(?P<pos>{lx.POSITIVE_WORDS})|(?P<bad>{lx.NEGATIVE_WORDS}))"
 )
+# "Not Finding Nemo, we've seen it": the item mentioned just before is seen
+_SEEN_PRONOUN_RE = phrase(
+    r"(?:we'?ve|i'?ve|we have|i have|we|i|already) (?:already |all |both )?(?:seen|watched|saw) "
+    r"(?:it|that|them|that one|those)(?! *¤)"
+)
 # "X was ok": a verdict that is neither like nor dislike
 _NEUTRAL_POST_RE = phrase(
     rf"{lx.COPULA} (?:just |only )?(?:ok|okay|alright|all right|decent|so-so|fine i guess)"
@@ -61,7 +66,7 @@ _CUES = (
     (phrase(lx.LIKE_CUE), "¤L¤"),
     (phrase(r"not|no|nor|never"), "¤X¤"),
 )
-_TOKEN_RE = re.compile(r"¤(?:[TR][A-J]+|[NDLSXPMQZO])¤|[a-z0-9']+|[.!?;,\n&]")
+_TOKEN_RE = re.compile(r"¤(?:[TR][A-J]+|[NDLSXPMQZOW])¤|[a-z0-9']+|[.!?;,\n&]")
 _SENTENCE_END = frozenset(".!?;\n")
 _BOUNDARY = lx.words(". ! ? ; but however though although whereas yet") | {"\n"}
 _GROUP_GLUE = lx.words(", and & or both also all it them which that those the two of")
@@ -108,6 +113,7 @@ def _with_cue_markers(marked: str) -> str:
     """``marked`` with predicates and cue phrases replaced by their markers."""
     text = _LIKE_AFTER_NOUN_RE.sub(" ", marked)
     text = _NEUTRAL_POST_RE.sub(" ¤O¤ ", text)
+    text = _SEEN_PRONOUN_RE.sub(" ¤W¤ ", text)
     text = _PRONOUN_VERB_RE.sub(_pronoun_sub, text)
     text = _PRONOUN_POST_RE.sub(_pronoun_sub, text)
     text = _POST_VERB_RE.sub(_post_sub, text)
@@ -121,7 +127,7 @@ def _predicate_labels(toks: list[str], labels: dict[tuple[str, int], set[str]]) 
     """Label the items a predicate follows ("X and Y were great", "... but hated it"); those items."""
     post: set[tuple[str, int]] = set()
     for idx, tok in enumerate(toks):
-        if tok in ("¤Q¤", "¤Z¤"):
+        if tok in ("¤Q¤", "¤Z¤", "¤W¤"):
             # "... but hated it": the nearest earlier item, in this sentence or the one before
             k, ends = idx - 1, 0
             while k >= 0 and ends < 2 and toks[k][:2] not in ("¤T", "¤R"):
@@ -129,8 +135,9 @@ def _predicate_labels(toks: list[str], labels: dict[tuple[str, int], set[str]]) 
                 k -= 1
             if k >= 0 and toks[k][:2] in ("¤T", "¤R"):
                 key = _marker_index(toks[k])
-                labels[key].add(LIKE if tok == "¤Q¤" else DISLIKE)
-                post.add(key)
+                labels[key].add({"¤Q¤": LIKE, "¤Z¤": DISLIKE}.get(tok, SEEN))
+                if tok != "¤W¤":
+                    post.add(key)
             continue
         if tok not in ("¤P¤", "¤M¤", "¤O¤"):
             continue
