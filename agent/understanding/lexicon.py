@@ -209,7 +209,7 @@ NEUTRAL_CUE = (
 )
 DISLIKE_CUE = (
     r"(?:i )?(?:did ?n'?t|did not|do ?n'?t|do not|does ?n'?t|does not|never|was ?n'?t|was not|am not|"
-    r"i'?m not|not|could ?n'?t|can'?t|cannot|wouldn'?t) (?:really |much |particularly |too |that |so |"
+    r"i'?m not|not|could ?n'?t|can'?t|cannot|wouldn'?t) (?:really |much |particularly |too |that |so |super |"
     r"a (?:big |huge )?)?(?:like|liked|love|loved|enjoy|enjoyed|into|fan of|care for|cared for|stand|dig|"
     r"impressed by|get into|fond of|big on|interested in|crazy about|care (?:too |that |very |so )?much for)"
     r"|(?:do ?n'?t|do not|please don'?t|never|stop) (?:\w+ )?"
@@ -245,7 +245,7 @@ NEGATIVE_WORDS = (
     r"|a let down|mediocre|stupid|annoying|lame|too long|too slow|slow|dumb|horrible|crap|rubbish|forgettable"
     r"|not for me|a waste of time|pretentious|cheesy|weak|silly|not so much|not that much|nonsense|corny"
     r"|a disappointment|a dissapointment|disappointing|underwhelm(?:ed|ing)|overhyped"
-    r"|too silly|too scary|too gory|too violent|too much"
+    r"|too silly|too scary|too gory|too violent"
 )
 POSITIVE_VERBS = r"rocks?|rocked|rules?|ruled|blew me away|was a blast|slaps"
 NEGATIVE_VERBS = (

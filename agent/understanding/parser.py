@@ -49,7 +49,7 @@ _CLEAR_YEARS_RE = phrase(lx.CLEAR_YEARS_RE)
 _CLEAR_GENRES_RE = phrase(lx.CLEAR_GENRES_RE)
 _REPLACE_GENRES_RE = phrase(lx.REPLACE_GENRES_RE)
 _ADD_GENRES_RE = phrase(r"as well|too|also|plus|in addition|and also")
-_ADJECTIVE_AS_NOUN_RE = re.compile(r" *(?:movies?|films?|flicks?|stuff|ones?)(?![\w'])")
+_ADJECTIVE_AS_NOUN_RE = re.compile(r" *(?:movies?|films?|flicks?)(?![\w'])")
 _GENERIC_SPAN_RE = re.compile(rf"(?:the |a )?(?:{_ORD})(?: one)?|[\W_]+")
 _CRITIQUE_RULES = tuple((phrase(p), c) for p, c in lx.CRITIQUES)
 _GENRE_RULES = tuple((phrase(p), g, True) for p, g in lx.GENRE_NOUNS) + tuple(
@@ -285,7 +285,7 @@ _TASTE_RE = re.compile(
 )
 _REQUEST_RE = re.compile(
     r"(?:'d|\bwould|\bwanna|\bwant|\blooking|\blook for|\bshow|\bgive|\brecommend|\bsuggest|\bfind|"
-    r"\bneed|\bmood|\bsearching|\bsee|\bwatch|\bonly|\bjust)\b"
+    r"\bneed|\bmood|\bsearching|\bsee|\bwatch(?:ing)?|\bfeel like|\bonly|\bjust)\b"
 )
 
 

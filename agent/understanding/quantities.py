@@ -111,7 +111,8 @@ _VAGUE_YEARS = (
     (phrase(r"recent(?:ly released)?|latest|newest|brand[- ]new|new releases?|new (?:movies|films|stuff)"),
      "recent"),
     (phrase(r"modern|contemporary"), "modern"),
-    (phrase(r"old(?: movies| films| ones| stuff| school)?|oldies|classics?|vintage|golden[- ]age|"
+    (phrase(r"(?<!his )(?<!her )(?<!their )(?<!my )(?<!your )old(?: movies| films| ones| stuff| school)?|"
+             r"oldies|classics?|vintage|golden[- ]age|"
              r"black[- ]and[- ]white"), "old"),
 )  # fmt: skip
 _GENRE_PLURALS = (
