@@ -42,6 +42,7 @@ _REF_RULES = tuple(
         (r"(?:that|this) (?:one|movie|film|pick|suggestion)|that last one", "that"),
     )
 )
+_TITLE_MARKER_RE = re.compile(r"¤T[A-J]+¤")
 _REF_CHAIN = re.compile(rf"(¤R[A-J]+¤ ?(?:,|and|or|&|\+) ?(?:the )?)(?P<o>{_ORD})(?![\w'])(?! ?¤T)")
 _RESET_RE = phrase(lx.RESET_RE)
 _SEEN_ALL_RE = phrase(lx.SEEN_ALL_RE)
@@ -246,7 +247,9 @@ def _refs(work: Work) -> list[tuple[int, ...]]:
             if kind == "num":
                 n = number(m.group("n")) or 1
                 return marker((n - 1,))
-            return marker((-1,))
+            earlier = _TITLE_MARKER_RE.findall(m.string, 0, m.start())
+            # "I liked Lucas ... I have seen that one": the title named just before in the message
+            return f" {earlier[-1]} " if earlier else marker((-1,))
 
         return sub
 
