@@ -50,10 +50,24 @@ _SUBJECT = _phrase(
     r"that one|this one|those|them|they|its"
 )
 _CHITCHAT = _phrase(
+    r"(?:i'?ll |i will |i'?m |i am )?(?:have to |make sure to |gonna |going to |definitely |go )*"
+    r"(?:check|look|watch) (?:it|that|that one|them|those|this one) (?:out|up)|"
+    r"(?:have ?n'?t|have not|never|not) (?:seen|heard of|watched) (?:that|it|them|those|that one)(?: one)?|"
+    r"(?:i'?ve |i have )?never heard of (?:that|it|them|those)(?: one)?|(?:no,? )?i haven'?t|"
+    r"(?:have|hope you have|enjoy) (?:a |your )?(?:good|great|nice|wonderful|lovely) "
+    r"(?:day|one|night|weekend|weeked|evening|time|holiday|holidays)|"
+    r"happy (?:holidays|new year|thanksgiving)|"
+    r"nice (?:to meet|meeting|talking|chatting)(?: (?:to|with))? you|"
+    r"greetings|how are you(?: doing)?(?: today)?|"
+    r"(?:i'?m|i am) (?:well|fine|good|great|doing (?:well|good|great|fine)|going well|ok|okay)|"
+    r"and (?:you|yourself)|you too|you as well|as well|thanks? (?:you )?(?:so much |very much )?"
+    r"(?:for (?:the|your|all the|all your) )?(?:help|suggestions?|recommendations?|recommends?|ideas?|chat)|"
     r"hi|hello|hey|hiya|howdy|thanks?|thank you(?: so much| very much)?|thx|cheers|great|cool|ok|okay|"
     r"nice|awesome|perfect|bye|goodbye|see you|good night|goodnight|how are you|good morning|"
     r"good evening|you're welcome|no problem|lol|haha|yes|yeah|sure|got it|sounds good|will do|"
-    r"i will|i'll check (?:it|them) out|i'll watch (?:it|them)|there|you|all|much|very|so|a lot|again"
+    r"i will|i'll check (?:it|them) out|i'll watch (?:it|them)|there|you|all|much|very|so|a lot|again|"
+    r"thanks? you|well|fine|enjoy|oh wow|wow|oh|good|doing|today|though|now|that|this|it|will|i|do|"
+    r"for|the|a|and|no|not really|gonna|go|out|help"
 )
 _ORDINAL_TARGET = _phrase(
     rf"(?:the )?(?:very )?(?P<o>{lx.ORDINAL_RE})(?: one| movie| film| pick| suggestion)?|"
@@ -93,8 +107,28 @@ def aspect(text: str) -> str:
     return "about"
 
 
+_TASTE_STATEMENT = _phrase(
+    r"lov(?:e|ed|es)|lik(?:e|ed|es)|enjoy(?:ed|s)?|adored?|hated?|favou?rites?|great|good|amazing|awesome|"
+    r"fan of|into|(?:seen|watched|saw)"
+)
+
+
+def _states_taste(text: str, u: Understanding) -> bool:
+    """A sentence that is not a question names a movie with a verdict ("We loved Coco! Is Jumanji ok?")."""
+    for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
+        if sentence.rstrip().endswith("?"):
+            continue
+        if any(m.text in sentence for m in u.mentions) and _TASTE_STATEMENT.search(
+            _strip_titles(sentence, u)
+        ):
+            return True
+    return False
+
+
 def _is_question(text: str, u: Understanding) -> bool:
     rest = _strip_titles(text, u)
+    if _states_taste(text, u):
+        return False
     if u.critiques or u.k is not None or u.clear_years:
         return False
     if _REQUEST.search(rest) or (u.year_min is not None and not u.mentions):
@@ -117,8 +151,6 @@ def _is_chitchat(text: str, u: Understanding) -> bool:
     if u.mentions or u.genres_required or u.genres_excluded or u.genres_liked or u.k is not None:
         return False
     if u.year_min is not None or u.year_max is not None or u.critiques or u.seen_all_shown:
-        return False
-    if u.liked_refs or u.disliked_refs or u.seen_refs:
         return False
     left = _CHITCHAT.sub(" ", text)
     left = re.sub(r"[^\w]+", " ", left).strip()

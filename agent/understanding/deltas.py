@@ -59,6 +59,10 @@ class Understanding:
     year_min: int | None = None
     year_max: int | None = None
     clear_years: bool = False  # "any year"
+    clear_genres: bool = False  # "forget the genre", "drop comedy": earlier required genres go
+    replace_genres: bool = (
+        False  # "actually a comedy instead": this message's genres replace the earlier ones
+    )
     k: int | None = None
     mood: tuple[str, ...] = ()  # free-text descriptors for retrieval: "mind-bending", "feel-good"
     critiques: tuple[Critique, ...] = ()

@@ -125,9 +125,11 @@ DECADE_WORDS: dict[str, int] = {
 }  # fmt: skip
 
 CRITIQUES: tuple[tuple[str, Critique], ...] = (
-    (r"more (?:recent|modern|current|up to date)|newer(?: ones?)?|less old|too old|not (?:so|as|that) old",
+    (r"more (?:recent|modern|current|up to date)|newer(?: ones?)?(?! than)|less old|too old|"
+     r"not (?:so|as|that) old",
      Critique.MORE_RECENT),
-    (r"older(?: ones?)?|less (?:recent|modern|new)|too (?:new|recent|modern)|more classic", Critique.OLDER),
+    (r"older(?: ones?)?(?! than)|less (?:recent|modern|new)|too (?:new|recent|modern)|more classic",
+     Critique.OLDER),
     (r"less (?:violent|violence|gory|gore|bloody|brutal)|too (?:violent|gory|bloody|brutal)|"
      r"not (?:so|as|that) (?:violent|gory|bloody)|(?:without|with less) (?:so much )?(?:violence|gore)",
      Critique.LESS_VIOLENT),
@@ -156,33 +158,70 @@ CRITIQUES: tuple[tuple[str, Critique], ...] = (
 RESET_RE = (
     r"start (?:over|again|afresh|fresh|from scratch)|reset|restart|new search|begin again|from scratch|"
     r"forget (?:everything|all (?:that|of that|this|of this)|what i said|it all|about it all)|"
-    r"clear (?:everything|all|the filters|my preferences)|scratch that|let'?s start fresh"
+    r"clear (?:everything|all|the filters|my preferences)|let'?s start fresh"
 )
 SEEN_ALL_RE = (
     r"(?:seen|watched|saw) (?:all|each|every one|every single one|both) of (?:those|these|them|em)|"
     r"(?:seen|watched|saw) (?:them|those|these|em|all of them|all those|all these|both) "
     r"(?:all|already|before|too|both|yet)?|(?:seen|watched) (?:all|both) (?:those|these|them)|"
     r"(?:seen|watched|saw) (?:them|those|these|em)\b|"
-    r"(?:those|these|them|all of them|they)(?: are| were)? all (?:seen|watched)|seen all"
+    r"(?:those|these|them|all of them|they)(?: are| were)? all (?:seen|watched)|seen all(?! of| the)"
 )
 CLEAR_YEARS_RE = (
     r"any (?:year|decade|era|time period|release date)|(?:don'?t|do not) care (?:about )?(?:the )?"
     r"(?:year|when|how old|release date|era)|regardless of (?:the )?(?:year|age|era)|all years|"
-    r"no (?:year|date) (?:limit|restriction|filter)s?|old or new|new or old"
+    r"no (?:year|date) (?:limit|restriction|filter)s?|old or new|new or old|"
+    r"(?:forget|drop|remove|ignore|lose|scrap|get rid of|never ?mind|no need for) (?:about )?"
+    r"(?:the |that |my )?"
+    r"(?:year|date|decade|era|release date|time period)s?(?: (?:limit|range|restriction|filter|requirement|"
+    r"thing|bit|part)s?)?|(?:year|date)s? (?:don'?t|doesn'?t) matter"
+)
+
+_GENRE_WORD = (
+    r"(?:genres?|comed(?:y|ies)|horrors?|dramas?|thrillers?|westerns?|romances?|musicals?|documentar(?:y|ies)"
+    r"|sci[- ]?fi|science fiction|action|adventures?|animations?|crime|fantas(?:y|ies)|myster(?:y|ies)|war)"
+)
+CLEAR_GENRES_RE = (
+    rf"(?:forget|drop|remove|ignore|lose|scrap|get rid of|never ?mind) (?:about )?(?:the |that |my )?"
+    rf"{_GENRE_WORD}(?: (?:thing|bit|part|filter|requirement))?|any genre|(?:genres?|genre doesn'?t) "
+    r"(?:don'?t|doesn'?t)? ?matters?"
+)
+REPLACE_GENRES_RE = (
+    r"instead|actually|make it|make that|switch(?:ing)? (?:it |that )?to|change (?:it |that |this )?to"
+    r"|no wait"
+    r"|scratch that|rather have|on second thought"
+)
+# A lone common word or phrase that the title spotter may take for a title ("stuff", "the original"):
+# never a title on its own.
+GENERIC_TITLE_WORDS = words(
+    "movie movies film films stuff night goodbye marathon post pre original beyond ghost ghosts romance war "
+    "trip girls cruise infinity twins gonna that's thats kid kids fourth fifth third second first last "
+    "drama comedy horror action"
 )
 
 # Sentiment cues, rewritten into markers before items are attributed. Order matters.
 NEUTRAL_CUE = (
     r"(?:have ?n'?t|have not|never|not yet|did ?n'?t|did not|not) (?:\w+ )?(?:seen|watched|saw|see|watch)"
     r"|have you (?:ever )?(?:seen|watched)|did you (?:see|watch|like)|do you (?:know|like)|what about"
-    r"|is (?:it|that) any good|haven'?t seen"
+    r"|is (?:it|that) any good|haven'?t seen|(?:have ?n'?t|have not|never|not) (?:\w+ )?heard (?:of|about)"
+    r"|saw (?:the |a )?(?:trailers?|previews?|ads?) (?:for|of)|(?:a|the) (?:film|movie|documentary) about"
+    r"|(?:not sure|don'?t know) (?:if |whether |that )?(?:i'?d |i would |i'?ll |i will )?(?:like|enjoy|love)?"
 )
 DISLIKE_CUE = (
     r"(?:i )?(?:did ?n'?t|did not|do ?n'?t|do not|does ?n'?t|does not|never|was ?n'?t|was not|am not|"
-    r"i'?m not|not|could ?n'?t|can'?t|cannot|wouldn'?t) (?:really |much |particularly |too |that |so |"
+    r"i'?m not|not|could ?n'?t|can'?t|cannot|wouldn'?t) (?:really |much |particularly |too |that |so |super |"
     r"a (?:big |huge )?)?(?:like|liked|love|loved|enjoy|enjoyed|into|fan of|care for|cared for|stand|dig|"
-    r"impressed by|get into)"
-    r"|hated|hate|hates|disliked|dislike|dislikes|despised?|loathed?|not a fan of|no fan of|not into"
+    r"impressed by|get into|fond of|big on|interested in|crazy about|care (?:too |that |very |so )?much for)"
+    r"|(?:do ?n'?t|do not|please don'?t|never|stop) (?:\w+ )?"
+    r"(?:recommend(?:ing)?|suggest(?:ing)?|show(?:ing)?)"
+    r"|(?:not|was ?n'?t|was not|i'?m not|am not) (?:such |really |that |much of |very )*(?:a |an )?"
+    r"(?:very |big |huge )*fan of|besides?|aside from|pass on"
+    r"|(?:much |way |a lot |even )?(?:better|more) than"
+    r"|(?:heard|read) (?:\w+ ){0,3}(?:bad|awful|terrible|negative|horrible) (?:things|reviews|stuff)"
+    r" (?:about|of|for)"
+    r"|not (?:too |to |that |very |really |all that )?interested in|stop with|skip|burned by|let down by"
+    r"|disappointed (?:by|with|in)|hated|hate|hates|disliked|dislike|dislikes|despised?|loathed?"
+    r"|not a fan of|no fan of|not into"
     r"|nothing like|unlike|except|other than|apart from|not interested in|not in the mood for|tired of"
     r"|sick of|bored by|bored of|avoid|no more|instead of|rather than|without|anything but|couldn'?t finish"
     r"|walked out of|fell asleep (?:during|watching)"
@@ -199,23 +238,31 @@ SEEN_CUE = r"(?:i'?ve |i have |i |already |have )?(?:already )?(?:seen|watched|s
 POSITIVE_WORDS = (
     r"great|amazing|awesome|good|fantastic|excellent|brilliant|incredible|perfect|favou?rite|masterpiece|fun"
     r"|beautiful|best|cool|wonderful|superb|epic|solid|fine|nice|enjoyable|underrated|my jam|a classic|gold"
-    r"|a blast|stunning|gorgeous|hilarious|great fun"
+    r"|a blast|stunning|gorgeous|hilarious|great fun|for me|my (?:speed|thing|style|cup of tea|kind of \w+)"
 )
 NEGATIVE_WORDS = (
     r"boring|bad|terrible|awful|overrated|meh|dull|bland|trash|garbage|worst|disappointing|a letdown"
     r"|a let down|mediocre|stupid|annoying|lame|too long|too slow|slow|dumb|horrible|crap|rubbish|forgettable"
-    r"|not for me|a waste of time|pretentious|cheesy|weak|silly"
+    r"|not for me|a waste of time|pretentious|cheesy|weak|silly|not so much|not that much|nonsense|corny"
+    r"|a disappointment|a dissapointment|disappointing|underwhelm(?:ed|ing)|overhyped"
+    r"|too silly|too scary|too gory|too violent"
 )
 POSITIVE_VERBS = r"rocks?|rocked|rules?|ruled|blew me away|was a blast|slaps"
-NEGATIVE_VERBS = r"sucks?|sucked|bored me|bores me|put me to sleep"
+NEGATIVE_VERBS = (
+    r"sucks?|sucked|bored me|bores me|put me to sleep"
+    r"|i (?:did ?n'?t|did not|do ?n'?t|do not) (?:really )?(?:like|enjoy|love|care for)(?= *(?:[.!?,;\n]|$))"
+)
 POSITIVE_PRONOUN = (
-    r"(?:really |absolutely |totally )?(?:loved|liked|enjoyed|adored) (?:it|them|both|that one|those)"
+    r"(?:really |absolutely |totally )?(?:loved|liked|enjoyed|adored|adore|love) "
+    r"(?:it|them|both|that one|those)(?! *¤)"
 )
 NEGATIVE_PRONOUN = (
-    r"(?:hated|disliked|didn'?t like|did not like|didn'?t enjoy) (?:it|them|both|that one|those)"
+    r"(?:hated|disliked|didn'?t (?:really )?(?:like|enjoy|care for)|did not (?:like|enjoy|care for)|"
+    r"(?:wouldn'?t|would not|won'?t|don'?t think i(?:'d| would| will)) (?:like|enjoy|love)|"
+    r"not (?:really )?interested in) (?:it|them|both|that one|those|that)(?! *¤)"
 )
 COPULA = r"(?:was|were|is|are|'s|looks?|looked|seems?|seemed|sounds?|sounded|felt|feels?|remains?)"
 ADVERBS = (
-    r"(?:so|really|very|pretty|kinda|kind of|sort of|super|quite|just|truly|absolutely|totally|a bit|"
+    r"(?:so|as|really|very|pretty|kinda|kind of|sort of|super|quite|just|truly|absolutely|totally|a bit|"
     r"a little|honestly|actually|also|too|such|an?|my|all-time|all time|personal|definitely|the|way)"
 )

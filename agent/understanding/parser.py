@@ -21,7 +21,7 @@ from agent.settings import DEFAULT_LIMITS
 from agent.understanding import lexicon as lx
 from agent.understanding.deltas import Critique, TitleMention, Understanding
 from agent.understanding.matching import Work, phrase
-from agent.understanding.quantities import count, number, years
+from agent.understanding.quantities import ages, count, number, spell_years, years
 from agent.understanding.sentiment import DISLIKE, LIKE, SEEN, attribute, item_marker
 from retrieval.titles import TitleResolver, TitleSpan
 
@@ -42,10 +42,16 @@ _REF_RULES = tuple(
         (r"(?:that|this) (?:one|movie|film|pick|suggestion)|that last one", "that"),
     )
 )
+_TITLE_MARKER_RE = re.compile(r"¤T[A-J]+¤")
 _REF_CHAIN = re.compile(rf"(¤R[A-J]+¤ ?(?:,|and|or|&|\+) ?(?:the )?)(?P<o>{_ORD})(?![\w'])(?! ?¤T)")
 _RESET_RE = phrase(lx.RESET_RE)
 _SEEN_ALL_RE = phrase(lx.SEEN_ALL_RE)
 _CLEAR_YEARS_RE = phrase(lx.CLEAR_YEARS_RE)
+_CLEAR_GENRES_RE = phrase(lx.CLEAR_GENRES_RE)
+_REPLACE_GENRES_RE = phrase(lx.REPLACE_GENRES_RE)
+_ADD_GENRES_RE = phrase(r"as well|too|also|plus|in addition|and also")
+_ADJECTIVE_AS_NOUN_RE = re.compile(r" *(?:movies?|films?|flicks?)(?![\w'])")
+_GENERIC_SPAN_RE = re.compile(rf"(?:the |a )?(?:{_ORD})(?: one)?|[\W_]+")
 _CRITIQUE_RULES = tuple((phrase(p), c) for p, c in lx.CRITIQUES)
 _GENRE_RULES = tuple((phrase(p), g, True) for p, g in lx.GENRE_NOUNS) + tuple(
     (phrase(p), g, False) for p, g in lx.GENRE_ADJECTIVES
@@ -61,10 +67,11 @@ _NEGATORS = lx.words(
 _NEG_VERB_RE = re.compile(
     r"(?:^| )(?:don't|dont|do not|didn't|did not|never|not|no|won't|doesn't|does not|i'm not|am not|"
     r"rather not|can't stand|cannot stand)(?: \w+){0,2} (?:like|want|need|love|enjoy|into|of|see|watch|in|"
-    r"for|care|feel|more)(?: anything| any| something| some)?$"
+    r"for|care|feel|more|on)(?: anything| any| something| some)?$"
 )
 _LIST_SKIP = lx.words(
-    ", or and nor & / a an the any too overly very so really more movies movie films film stuff thing things "
+    ", or and nor & / a an the any too overly very so really more much with movies movie films film stuff "
+    "thing things "
     "kind kinds of type types genre genres flicks please science fiction fi sci noir love story stories "
     "world "
     "mob friendly family scary violent gory dark sad depressing long boring intense heavy cheesy silly "
@@ -130,16 +137,22 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
     msg = _sanitize(message)
     if not msg.strip():
         return Understanding()
-    spans: list[TitleSpan] = resolver.find_mentions(msg)
+    spans = [s for s in resolver.find_mentions(msg) if not _generic_span(s)]
     work = Work(_marked(msg, spans))
     reset = bool(work.take(_RESET_RE))
     seen_all = bool(work.take(_SEEN_ALL_RE))
+    work.w = spell_years(work.w)
+    child = ages(work)
     critiques = _critiques(work)
     clear_years = bool(work.take(_CLEAR_YEARS_RE))
-    year_min, year_max = years(work, max_year)
+    clear_genres = bool(work.take(_CLEAR_GENRES_RE))
+    replace_genres = bool(work.take(_REPLACE_GENRES_RE)) and not _ADD_GENRES_RE.search(work.w)
+    year_min, year_max = _relative_bound(years(work, max_year), critiques)
     refs = _refs(work)
     k = count(work)
     required, excluded, liked_genres, negated_spans = _genres(work.w, frozenset(genres))
+    if child and "Children" in genres and "Children" not in (*required, *excluded, *liked_genres):
+        required.append("Children")
     mood = _moods(work.w)
     movies, picks = _labelled(work.w, spans, refs)
     return Understanding(
@@ -156,6 +169,8 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
         year_min=None if clear_years else year_min,
         year_max=None if clear_years else year_max,
         clear_years=clear_years,
+        clear_genres=clear_genres,
+        replace_genres=replace_genres and bool(required),
         k=k,
         mood=tuple(mood),
         critiques=tuple(critiques),
@@ -163,6 +178,27 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
         mentions=tuple(TitleMention(s.text, s.movie_id, s.alternatives, s.score) for s in spans),
         text=_free_text(work.w, negated_spans),
     )
+
+
+def _generic_span(span: TitleSpan) -> bool:
+    """A span that is only a common word ("stuff", "the original", "the fourth"): never a title."""
+    text = re.sub(r" +(?:19|20)\d\d$", "", " ".join(_lower(span.text).split()))
+    if text.removeprefix("the ") in lx.GENERIC_TITLE_WORDS or _RESET_RE.fullmatch(text):
+        return True
+    return bool(_GENERIC_SPAN_RE.fullmatch(text))
+
+
+def _relative_bound(
+    bounds: tuple[int | None, int | None], critiques: Sequence[Critique]
+) -> tuple[int | None, int | None]:
+    """ "more recent, from 2008" is a lower bound and "older, from 1990" an upper one, not that year only."""
+    lo, hi = bounds
+    if lo is not None and lo == hi:
+        if Critique.MORE_RECENT in critiques:
+            return lo, None
+        if Critique.OLDER in critiques:
+            return None, hi
+    return lo, hi
 
 
 def _critiques(work: Work) -> list[Critique]:
@@ -211,7 +247,9 @@ def _refs(work: Work) -> list[tuple[int, ...]]:
             if kind == "num":
                 n = number(m.group("n")) or 1
                 return marker((n - 1,))
-            return marker((-1,))
+            earlier = _TITLE_MARKER_RE.findall(m.string, 0, m.start())
+            # "I liked Lucas ... I have seen that one": the title named just before in the message
+            return f" {earlier[-1]} " if earlier else marker((-1,))
 
         return sub
 
@@ -250,7 +288,7 @@ _TASTE_RE = re.compile(
 )
 _REQUEST_RE = re.compile(
     r"(?:'d|\bwould|\bwanna|\bwant|\blooking|\blook for|\bshow|\bgive|\brecommend|\bsuggest|\bfind|"
-    r"\bneed|\bmood|\bsearching|\bsee|\bwatch|\bonly|\bjust)\b"
+    r"\bneed|\bmood|\bsearching|\bsee|\bwatch(?:ing)?|\bfeel like|\bonly|\bjust)\b"
 )
 
 
@@ -278,6 +316,8 @@ def _genres(w: str, known: frozenset[str]) -> tuple[list[str], list[str], list[s
         negated = _negated(w, start)
         if negated:
             negated_spans.append((start, stop))
+        # "I love funny movies": a feeling adjective before "movies" in a taste is a soft genre taste
+        noun = noun or (bool(_ADJECTIVE_AS_NOUN_RE.match(w, stop)) and _is_taste(w, start))
         if not (negated or noun):
             continue
         liked = not negated and _is_taste(w, start)

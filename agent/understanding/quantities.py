@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from text_to_num import alpha2digit
+
 from agent.understanding import lexicon as lx
 from agent.understanding.matching import Work, phrase
 
@@ -26,7 +28,58 @@ _DECADE = (
 _PERIOD = rf"(?:{_DECADE}|{_YEAR})"
 _TITLE_YEAR_RE = re.compile(rf"\(\s*{_YEAR}\s*\)")
 _P1, _P2 = rf"(?P<a>{_PERIOD})", rf"(?P<b>{_PERIOD})"
-_NUM_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|thirty|forty|fifty|a few|few"
+_NUM_WORDS = (
+    "a couple of|couple of|a couple|one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|thirty"
+    "|forty|fifty|a few|few"
+)
+#: "nothing", "no movies", "I don't want anything": what negates a bound after it
+_NOT_ANY = (
+    r"(?:nothing|none|not(?: anything)?|no (?:movies?|films?|ones?)?|(?:i )?(?:do ?n'?t|do not|never) "
+    r"(?:want|need|like|watch)(?: to (?:see|watch))? "
+    r"(?:anything|any(?: movies?| films?)?|stuff|movies?|films?)"
+    r") ?(?:made |released |from |that'?s |that is |that was )?"
+)
+_SPELLED = (
+    r"zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand"
+)
+_SPELLED_RUN_RE = re.compile(rf"\b(?:{_SPELLED})(?:(?:[- ]| and )(?:{_SPELLED}))+\b")
+_AGE_NUM = rf"(?:\d{{1,2}}|{_SPELLED})"
+_AGE_RES = tuple(
+    phrase(p)
+    for p in (
+        rf"(?P<child>{_AGE_NUM})[- ](?:years?|yrs?)[- ]olds?",
+        rf"{_AGE_NUM} (?:years?|yrs?) (?:old|of age)|aged? {_AGE_NUM}",
+        rf"(?:i'?m|i am|he'?s|she'?s|he is|she is|they'?re|they are|are|is|turn(?:s|ed|ing)?) {_AGE_NUM}"
+        rf"(?= *(?:[.,!?;\n]|$|and\b|now\b|today\b|next\b))",
+        r"when i was (?:a )?(?:kid|child|teen(?:ager)?|little)|as a (?:kid|child|teen(?:ager)?)",
+    )
+)
+
+
+def spell_years(text: str) -> str:
+    """``text`` with spelled-out years as digits ("nineteen ninety five" -> "1995", "two thousand and
+    five" -> "2005"), read by ``text2num``; other number words stay as they are."""
+
+    def sub(m: re.Match[str]) -> str:
+        digits = alpha2digit(m.group(0), "en")
+        digits = re.sub(r"^(1[89]|20) (\d\d)$", r"\1\2", digits.strip())
+        return digits if re.fullmatch(r"1[89]\d\d|20\d\d", digits) else m.group(0)
+
+    return _SPELLED_RUN_RE.sub(sub, text)
+
+
+def ages(work: Work) -> bool:
+    """Take ages out of ``work`` ("my 8-year-old", "I'm 35"): never years or counts. Whether one names a
+    child (an "N-year-old" of 12 or under)."""
+    child = False
+    for pattern in _AGE_RES:
+        for m in work.take(pattern):
+            n = number(m.groupdict().get("child"))
+            child = child or (n is not None and n <= 12)
+    return child
+
+
 _YEAR_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (phrase(p), kind)
     for p, kind in (
@@ -34,16 +87,8 @@ _YEAR_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"{_P1} ?(?:-|–|to|through|till|until) ?(?:the )?{_P2}", "range"),
         (rf"{_P1},? (?:and|or|&|/|\+) (?:the )?{_P2}", "range"),
         # negated bounds first: "nothing before 2000" means from 2000, "no movies after 1990" until 1990
-        (
-            rf"(?:nothing|none|not(?: anything)?|no (?:movies?|films?|ones?)?) ?(?:made |released |from )?"
-            rf"(?:before|older than|earlier than|prior to|pre)[- ](?:the )?(?:year )?{_P1}",
-            "from",
-        ),
-        (
-            rf"(?:nothing|none|not(?: anything)?|no (?:movies?|films?|ones?)?) ?(?:made |released |from )?"
-            rf"(?:after|newer than|later than|post)[- ](?:the )?(?:year )?{_P1}",
-            "until",
-        ),
+        (rf"{_NOT_ANY}(?:before|older than|earlier than|prior to|pre)[- ](?:the )?(?:year )?{_P1}", "from"),
+        (rf"{_NOT_ANY}(?:after|newer than|later than|post)[- ](?:the )?(?:year )?{_P1}", "until"),
         (rf"(?:after|post|newer than|later than|beyond)[- ](?:the )?(?:year )?{_P1}", "after"),
         (
             rf"(?:since|starting (?:from |in |with )?|from) (?:the )?(?:year )?{_P1}(?: (?:on|onwards?|"
@@ -66,7 +111,8 @@ _VAGUE_YEARS = (
     (phrase(r"recent(?:ly released)?|latest|newest|brand[- ]new|new releases?|new (?:movies|films|stuff)"),
      "recent"),
     (phrase(r"modern|contemporary"), "modern"),
-    (phrase(r"old(?: movies| films| ones| stuff| school)?|oldies|classics?|vintage|golden[- ]age|"
+    (phrase(r"(?<!his )(?<!her )(?<!their )(?<!my )(?<!your )old(?: movies| films| ones| stuff| school)?|"
+             r"oldies|classics?|vintage|golden[- ]age|"
              r"black[- ]and[- ]white"), "old"),
 )  # fmt: skip
 _GENRE_PLURALS = (
@@ -166,12 +212,19 @@ def number(text: str | None) -> int | None:
     text = text.strip()
     if text.isdigit():
         return int(text)
-    extra = {"thirty": 30, "forty": 40, "fifty": 50}
+    extra = {"thirty": 30, "forty": 40, "fifty": 50, "thirteen": 13, "fourteen": 14, "sixteen": 16}
     return lx.NUMBER_WORDS.get(text, extra.get(text))
+
+
+_PAST_COUNT_RE = phrase(
+    rf"(?:gave|given|showed|shown|suggested|sent|had) (?:me |us )?(?:a |some )?{lx.NUMBER_RE}|"
+    rf"{lx.NUMBER_RE} (?:stars?|out of)"
+)
 
 
 def count(work: Work) -> int | None:
     """Take the count phrases out of ``work`` ("give me 5", "top 3"): the number of picks asked for."""
+    work.take(_PAST_COUNT_RE)  # "you gave me a couple good ones", "at least 4 stars": not a count
     k: int | None = None
     for pattern in _K_RULES:
         for m in work.take(pattern):

@@ -36,6 +36,29 @@ _POST_RE = phrase(
 )
 _POST_VERB_RE = phrase(rf"(?P<pos>{lx.POSITIVE_VERBS})|(?P<bad>{lx.NEGATIVE_VERBS})")
 _PRONOUN_VERB_RE = phrase(rf"(?P<pos>{lx.POSITIVE_PRONOUN})|(?P<bad>{lx.NEGATIVE_PRONOUN})")
+# "I thought it was amazing", "but was a little underwhelmed": a verdict on the item mentioned just before
+_PRONOUN_POST_RE = phrase(
+    rf"(?:(?:i )?(?:thought|think|found|find) (?:it|that|that one|them)|(?:it|that|that one|this|they)|but)"
+    rf" (?:(?P<neg>wasn'?t|weren'?t|isn'?t|was not|is not)|{lx.COPULA}"
+    rf"|(?:was|is) (?:a bit |a little |kind of )?)?"
+    rf" ?(?:{lx.ADVERBS} )*(?P<not>not )?(?:{lx.ADVERBS} )*"
+    rf"(?:(?P<pos>{lx.POSITIVE_WORDS})|(?P<bad>{lx.NEGATIVE_WORDS}))"
+)
+# "Not Finding Nemo, we've seen it": the item mentioned just before is seen
+_SEEN_PRONOUN_RE = phrase(
+    r"(?:we'?ve|i'?ve|we have|i have|we|i|already) (?:already |all |both )?(?:seen|watched|saw) "
+    r"(?:it|that|them|that one|those)(?! *¤)"
+)
+# "X was ok": a verdict that is neither like nor dislike
+_NEUTRAL_POST_RE = phrase(
+    rf"{lx.COPULA} (?:just |only )?(?:ok|okay|alright|all right|decent|so-so|fine i guess)"
+)
+# "movies like X" after a cue: the cue before ("I'm tired of films like Jaws") still decides
+_LIKE_AFTER_NOUN_RE = phrase(
+    "(?:"
+    + "|".join(f"(?<={w} )" for w in ("movies", "films", "stuff", "things", "ones", "movie", "film"))
+    + ")like"
+)
 _CUES = (
     (phrase(lx.NEUTRAL_CUE), "¤N¤"),
     (phrase(lx.DISLIKE_CUE), "¤D¤"),
@@ -43,7 +66,7 @@ _CUES = (
     (phrase(lx.LIKE_CUE), "¤L¤"),
     (phrase(r"not|no|nor|never"), "¤X¤"),
 )
-_TOKEN_RE = re.compile(r"¤(?:[TR][A-J]+|[NDLSXPMQZ])¤|[a-z0-9']+|[.!?;,\n&]")
+_TOKEN_RE = re.compile(r"¤(?:[TR][A-J]+|[NDLSXPMQZOW])¤|[a-z0-9']+|[.!?;,\n&]")
 _SENTENCE_END = frozenset(".!?;\n")
 _BOUNDARY = lx.words(". ! ? ; but however though although whereas yet") | {"\n"}
 _GROUP_GLUE = lx.words(", and & or both also all it them which that those the two of")
@@ -58,7 +81,10 @@ class Attribution:
 
 
 def _pronoun_sub(m: re.Match[str]) -> str:
-    return " ¤Q¤ " if m.group("pos") is not None else " ¤Z¤ "
+    positive = m.group("pos") is not None
+    if m.groupdict().get("neg") or m.groupdict().get("not"):
+        positive = not positive
+    return " ¤Q¤ " if positive else " ¤Z¤ "
 
 
 def _post_sub(m: re.Match[str]) -> str:
@@ -85,7 +111,11 @@ def attribute(marked: str) -> Attribution:
 
 def _with_cue_markers(marked: str) -> str:
     """``marked`` with predicates and cue phrases replaced by their markers."""
-    text = _PRONOUN_VERB_RE.sub(_pronoun_sub, marked)
+    text = _LIKE_AFTER_NOUN_RE.sub(" ", marked)
+    text = _NEUTRAL_POST_RE.sub(" ¤O¤ ", text)
+    text = _SEEN_PRONOUN_RE.sub(" ¤W¤ ", text)
+    text = _PRONOUN_VERB_RE.sub(_pronoun_sub, text)
+    text = _PRONOUN_POST_RE.sub(_pronoun_sub, text)
     text = _POST_VERB_RE.sub(_post_sub, text)
     text = _POST_RE.sub(_post_sub, text)
     for pattern, marker in _CUES:
@@ -97,23 +127,26 @@ def _predicate_labels(toks: list[str], labels: dict[tuple[str, int], set[str]]) 
     """Label the items a predicate follows ("X and Y were great", "... but hated it"); those items."""
     post: set[tuple[str, int]] = set()
     for idx, tok in enumerate(toks):
-        if tok in ("¤Q¤", "¤Z¤"):
-            # "... but hated it": the nearest earlier item in the sentence
-            k = idx - 1
-            while k >= 0 and toks[k] not in _SENTENCE_END and toks[k][:2] not in ("¤T", "¤R"):
+        if tok in ("¤Q¤", "¤Z¤", "¤W¤"):
+            # "... but hated it": the nearest earlier item, in this sentence or the one before
+            k, ends = idx - 1, 0
+            while k >= 0 and ends < 2 and toks[k][:2] not in ("¤T", "¤R"):
+                ends += toks[k] in _SENTENCE_END and toks[k + 1] not in _SENTENCE_END
                 k -= 1
             if k >= 0 and toks[k][:2] in ("¤T", "¤R"):
                 key = _marker_index(toks[k])
-                labels[key].add(LIKE if tok == "¤Q¤" else DISLIKE)
-                post.add(key)
+                labels[key].add({"¤Q¤": LIKE, "¤Z¤": DISLIKE}.get(tok, SEEN))
+                if tok != "¤W¤":
+                    post.add(key)
             continue
-        if tok not in ("¤P¤", "¤M¤"):
+        if tok not in ("¤P¤", "¤M¤", "¤O¤"):
             continue
         k = idx - 1
         while k >= 0 and (toks[k][:2] in ("¤T", "¤R") or toks[k] in _GROUP_GLUE or toks[k] == "¤S¤"):
             if toks[k][:2] in ("¤T", "¤R"):
                 key = _marker_index(toks[k])
-                labels[key].add(LIKE if tok == "¤P¤" else DISLIKE)
+                if tok != "¤O¤":
+                    labels[key].add(LIKE if tok == "¤P¤" else DISLIKE)
                 post.add(key)
             k -= 1
     return post
@@ -127,21 +160,23 @@ def _cue_labels(
     cue: str | None = None
     cue_set = False
     not_until = -1
+    not_label: str | None = DISLIKE
+    before = None  # the cue of the clause before ("I've seen X, but not Y": Y is not seen, not disliked)
     for idx, tok in enumerate(toks):
         if tok in _BOUNDARY:
+            before = cue
             cue, cue_set = None, False
         elif tok in _CUE_LABEL:
             cue, cue_set = _CUE_LABEL[tok], True
-        elif tok == "¤X¤":
+        elif tok == "¤X¤" or (tok == "¤M¤" and toks[idx + 1 : idx + 2] and toks[idx + 1][:2] == "¤T"):
             not_until = idx + 3
+            not_label = None if SEEN in (cue, before) else DISLIKE
         elif tok[:2] in ("¤T", "¤R"):
             key = _marker_index(tok)
-            if idx <= not_until:
-                label: str | None = DISLIKE
-                not_until = -1
-            else:
-                label = cue
-            if label is None and not cue_set and idx > not_until:
+            negated = idx <= not_until
+            label: str | None = not_label if negated else cue
+            not_until = -1 if negated else not_until
+            if label is None and not cue_set and not negated:
                 continue
             reached.add(key)
             if label is not None and not (key in post and label in (LIKE, DISLIKE)):

@@ -165,6 +165,8 @@ def apply_understanding(
     for mid in seen:
         _add(state.seen, mid)
 
+    if u.clear_genres or u.replace_genres:
+        state.genres_required.clear()
     for g in u.genres_liked:
         if _discard(state.genres_excluded, g):
             notices.append(f"Earlier you ruled out {g}; going with your latest message and allowing it.")

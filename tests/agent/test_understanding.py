@@ -305,7 +305,7 @@ def real(data_dir: Path) -> tuple[TitleResolver, tuple[str, ...], int]:
 
 REAL_CASES: list[tuple[str, dict[str, Any]]] = [
     ("I loved alien and the matrx, hated Titanic (1997)", {"liked": (1214, 2571), "disliked": (1721,)}),
-    ("Something like Inception but funnier", {"liked": (79132,)}),
+    ("Something like Inception but funnier", {"liked": (79132,), "critiques": (Critique.FUNNIER,)}),
     ("big fan of star wars and the dark knight", {"liked": (260, 58559)}),
     ("I've seen the shawshank redemption and pulp fiction", {"seen": (318, 296)}),
     ("Toy Story was great but Forrest Gump was boring", {"liked": (1,), "disliked": (356,)}),
