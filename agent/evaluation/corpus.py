@@ -12,6 +12,7 @@ out as titles; when the data is absent the case carries a ``skip`` reason instea
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from agent.records import Query
 from retrieval.errors import DataError
 from retrieval.redial import (
     RedialTurn,
@@ -31,18 +33,8 @@ from retrieval.redial import (
 )
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "understanding"
-EXPECT_FIELDS = (
-    "act",
-    "liked",
-    "disliked",
-    "seen",
-    "genres_required",
-    "genres_excluded",
-    "genres_liked",
-    "year_min",
-    "year_max",
-    "k",
-)
+# the act, then every field of the understood query but the free text and group members
+EXPECT_FIELDS = ("act", *(f.name for f in dataclasses.fields(Query) if f.name not in ("text", "members")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ The checks themselves are in :mod:`agent.evaluation.script_checks`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ import yaml
 
 from agent.evaluation.act_checks import ACT_KEYS
 from agent.evaluation.script_checks import History, check_turn
+from agent.records import Query
 from retrieval.catalogue import Catalogue
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "explain" / "prompts"
@@ -69,20 +71,7 @@ EXPECT_KEYS = frozenset(
     ]
 )
 MEMBER_FIELDS = frozenset(["liked", "disliked", "genres_required", "genres_excluded", "year_min", "year_max"])
-QUERY_FIELDS = frozenset(
-    [
-        "liked",
-        "disliked",
-        "seen",
-        "genres_required",
-        "genres_excluded",
-        "genres_liked",
-        "year_min",
-        "year_max",
-        "text",
-        "k",
-    ]
-)
+QUERY_FIELDS = frozenset(f.name for f in dataclasses.fields(Query) if f.name != "members")
 
 
 class ScriptError(ValueError):

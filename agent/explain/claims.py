@@ -9,12 +9,14 @@ import re
 import threading
 import unicodedata
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
+_I = TypeVar("_I")
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _DECADE_RE = re.compile(r"(?<!\d)(1[89]\d0|20[0-2]0)['’]?s\b")
 _YEAR_RE = re.compile(
@@ -170,17 +172,23 @@ class PeopleIndex:
         return hits
 
 
-_PEOPLE: weakref.WeakKeyDictionary[Catalogue, PeopleIndex] = weakref.WeakKeyDictionary()
-_PEOPLE_LOCK = threading.Lock()
+class PerCatalogue(Generic[_I]):
+    """One ``build(catalogue)`` result per live catalogue, built once (thread-safe)."""
+
+    def __init__(self, build: Callable[[Catalogue], _I]) -> None:
+        self._build = build
+        self._cache: weakref.WeakKeyDictionary[Catalogue, _I] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, catalogue: Catalogue) -> _I:
+        with self._lock:
+            index = self._cache.get(catalogue)
+            if index is None:
+                index = self._cache[catalogue] = self._build(catalogue)
+            return index
 
 
-def people_index(catalogue: Catalogue) -> PeopleIndex:
-    """The (cached) people index of ``catalogue``."""
-    with _PEOPLE_LOCK:
-        index = _PEOPLE.get(catalogue)
-        if index is None:
-            index = _PEOPLE[catalogue] = PeopleIndex(catalogue)
-        return index
+people_index = PerCatalogue(PeopleIndex)  # the (cached) people index of a catalogue
 
 
 def person_problem(toks: Sequence[Tok], pick: Movie, catalogue: Catalogue) -> str | None:

@@ -10,9 +10,7 @@ sentences first; :func:`check` returns the sanitised text with its verdict.
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
-import weakref
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -206,17 +204,7 @@ class TitleIndex:
         return hits
 
 
-_INDEXES: weakref.WeakKeyDictionary[Catalogue, TitleIndex] = weakref.WeakKeyDictionary()
-_INDEX_LOCK = threading.Lock()
-
-
-def title_index(catalogue: Catalogue) -> TitleIndex:
-    """The (cached) title index of ``catalogue``."""
-    with _INDEX_LOCK:
-        index = _INDEXES.get(catalogue)
-        if index is None:
-            index = _INDEXES[catalogue] = TitleIndex(catalogue)
-        return index
+title_index = claims.PerCatalogue(TitleIndex)  # the (cached) title index of a catalogue
 
 
 def _printable_share(text: str) -> float:

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, PrivateAttr
 
-MAX_NEW_TOKENS = 60
+from agent.explain.chat_base import EmbeddedChatModel
+
 N_CTX = 2048
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s")
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -71,7 +70,7 @@ def _piece(chunk: Any) -> str:
         return ""
 
 
-class LlamaCppChatModel(BaseChatModel):
+class LlamaCppChatModel(EmbeddedChatModel):
     """Greedy, streaming chat model over a llama.cpp model; one generation at a time (a lock).
 
     ``invoke``/``stream`` take optional ``cancel`` (a ``threading.Event``) and ``deadline``
@@ -80,18 +79,10 @@ class LlamaCppChatModel(BaseChatModel):
 
     client: Any  # llama_cpp.Llama, or anything with its create_chat_completion
     model_name: str = "gguf"
-    max_new_tokens: int = MAX_NEW_TOKENS
-    max_sentences: int = 2  # stop once the reply holds this many finished sentences (0: never)
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
         return "reelchat-llama-cpp"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model_name": self.model_name, "max_new_tokens": self.max_new_tokens}
 
     def stream_text(
         self,

