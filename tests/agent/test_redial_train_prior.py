@@ -84,3 +84,24 @@ def test_prior_baseline_ranks_by_counts_plus_weighted_cooccurrence() -> None:
     ranked = PriorBaseline(prior, cooc_weight=4.0, k=3)(TurnInput(turn, (), frozenset({1}), ""))
     # 3: log 2 + 4 log 3 = 5.09; 7: 4 log 2 = 2.77; 5: log 10 = 2.30; the mentioned movie never appears
     assert ranked == [3, 7, 5]
+
+
+def test_load_keeps_the_report_half_out_and_the_train_dialogues_in(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    from retrieval.redial import half_of
+
+    tune_id = next(str(i) for i in range(100) if half_of(str(i)) == "tune")
+    report_id = next(str(i) for i in range(100) if half_of(str(i)) == "report")
+    dev = tmp_path / "redial-ievalm"
+    dev.mkdir()
+    rows = [
+        {"dialog_id": tune_id, "turn_id": 1, "context": ["hi"], "entity": [], "rec": ["Inception (2010)"]},
+        {"dialog_id": report_id, "turn_id": 1, "context": ["hi"], "entity": [], "rec": ["Up (2009)"]},
+    ]
+    (dev / "dev_turns.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    prior = ConversationPrior.load(dev, catalogue, half="tune", train_dir=_folder(tmp_path))
+    assert prior is not None
+    assert prior.counts == Counter({5: 1})  # Inception (tune half); Up (report half) never counted
+    assert prior.related([10]) == {1: math.log1p(1)}  # the train dialogue's co-occurrence
+    assert ConversationPrior.load(tmp_path / "none", catalogue) is None
