@@ -100,6 +100,7 @@ def test_load_keeps_the_report_half_out_and_the_train_dialogues_in(
         {"dialog_id": report_id, "turn_id": 1, "context": ["hi"], "entity": [], "rec": ["Up (2009)"]},
     ]
     (dev / "dev_turns.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (dev / "id2info.json").write_text("{}", encoding="utf-8")
     prior = ConversationPrior.load(dev, catalogue, half="tune", train_dir=_folder(tmp_path))
     assert prior is not None
     assert prior.counts == Counter({5: 1})  # Inception (tune half); Up (report half) never counted
