@@ -45,6 +45,15 @@ def locate_data(settings: Settings, *, progress: bool = True) -> tuple[Path, Pat
     return ml_dir, redial
 
 
+def locate_redial_train(settings: Settings) -> Path | None:
+    """The optional ``redial-train/`` folder (ReDial train dialogues) in the data or cache folder."""
+    for base in [p for p in (settings.data_dir, settings.cache_dir) if p is not None]:
+        cand = Path(base) / "redial-train"
+        if cand.is_dir():
+            return cand
+    return None
+
+
 class Resources:
     """Lazily loaded components shared by every session of one app (thread-safe construction)."""
 
@@ -193,7 +202,8 @@ class Resources:
         _, redial = locate_data(self.settings, progress=False)
         if redial is None:
             return None
-        return ConversationPrior.load(redial, self.catalogue, half=self.settings.prior)
+        train = locate_redial_train(self.settings)
+        return ConversationPrior.load(redial, self.catalogue, half=self.settings.prior, train_dir=train)
 
     @cached_property
     def explainer(self) -> Explainer:
@@ -220,4 +230,4 @@ class Resources:
         _ = self.explainer
 
 
-__all__ = ["Resources", "locate_data"]
+__all__ = ["Resources", "locate_data", "locate_redial_train"]

@@ -5,7 +5,8 @@
 Two sources of (turn, target) examples, each candidate a feature row (``agent.prior.blend.FEATURES``):
 
 * ReDial: the tune half is split in two folds by dialogue; each fold's turns are replayed through the agent
-  with a conversational prior counted on the *other* fold. The report half is never read.
+  with a conversational prior counted on the *other* fold, plus the co-occurrence of the ReDial train
+  dialogues (``redial-train/``, unless ``--no-train``). The report half is never read.
 * Simulated MovieLens users (``agent.evaluation.simulate``) drawn from *tuning users*: neither the
   simulator's held-out evaluation users nor users the reranker used here was trained on (a reranker is
   trained without both, cached under ``cache_dir/eval-tune``). Every turn of each episode is recorded.
@@ -171,8 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     from agent.app import RecommenderAgent
     from agent.prior.blend import FEATURES, BlendWeights
     from agent.prior.conversational import ConversationPrior
+    from agent.resources import locate_redial_train
     from agent.settings import PipelineConfig, Settings
-    from retrieval.redial import TitleMapper, load_turns
+    from retrieval.redial import TitleMapper, load_train_folder, load_turns
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--turns", type=Path)
@@ -185,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         default=0.5,
         help="weight of the simulated users' loss against ReDial's (ReDial conversations come first)",
     )
+    ap.add_argument("--no-train", action="store_true", help="leave the ReDial train dialogues out")
     ap.add_argument("--n-cf", type=int)
     ap.add_argument("--n-prior", type=int)
     ap.add_argument("--n-related", type=int)
@@ -197,10 +200,16 @@ def main(argv: list[str] | None = None) -> int:
     mapper = TitleMapper.from_path(app.catalogue, turns_path.parent / "id2info.json")
     tune = [t for t in load_turns(turns_path) if t.half == "tune"]
     folds = {f: [t for t in tune if fold_of(t.dialog_id) == f] for f in (0, 1)}
+    train_dir = None if args.no_train else locate_redial_train(settings)
+    train = load_train_folder(train_dir, mapper) if train_dir else None
+
+    def prior_of(turns: list) -> ConversationPrior:
+        prior = ConversationPrior.from_turns(turns, mapper)
+        return prior.with_train(*train) if train else prior
+
     rows = {}
     for f in (0, 1):
-        prior = ConversationPrior.from_turns(folds[1 - f], mapper)
-        rows[f] = collect(app, folds[f], mapper, prior)
+        rows[f] = collect(app, folds[f], mapper, prior_of(folds[1 - f]))
     sim: dict[int, list[dict[str, Any]]] = {0: [], 1: []}
     if args.sim_users:
         from agent.evaluation.simulate import holdout_app
@@ -209,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         tuner = holdout_app(app, excluded, progress=True, name="eval-tune")
         pipe = tuner.engine.pipeline  # the simulator's users see the default diversity
         pipe.config = pipe.config.model_copy(update={"diversity": PipelineConfig().diversity})
-        prior = ConversationPrior.from_turns(tune, mapper)
+        prior = prior_of(tune)
         for r in simulated_rows(tuner, users, prior):
             sim[r["user"] % 2].append(r)
     share = [1.0, args.sim_share]
@@ -241,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         note = (
             f"fitted by bench/redial_tune.py on the ReDial dev tune half and {args.sim_users} simulated"
-            f" tuning users (l2 {best_l2:g}, simulated share {args.sim_share:g})"
+            f" tuning users (l2 {best_l2:g}, simulated share {args.sim_share:g});"
+            f" train dialogues' co-occurrence {'left out' if train is None else 'in the prior'}"
         )
         args.write.write_text(json.dumps({"weights": result["weights"], "note": note}, indent=1) + "\n")
     if args.json:

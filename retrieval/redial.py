@@ -283,3 +283,52 @@ def render_mentions(text: str, names: Mapping[str, str], fallback: Mapping[str, 
         return names.get(rid) or (fallback or {}).get(rid) or m.group(0)
 
     return " ".join(_MENTION.sub(title, html.unescape(text)).split())
+
+
+@dataclass(frozen=True, slots=True)
+class TrainMapping:
+    """ReDial movie ids of the train data mapped to catalogue ids, with the share that mapped."""
+
+    ids: Mapping[str, int]  # ReDial id -> MovieLens movieId (mapped ones only)
+    total: int  # distinct ReDial ids named in movies_with_mentions.csv or the dialogues
+
+    @property
+    def share(self) -> float:
+        """Mapped ids / all ids (0 when there are none)."""
+        return len(self.ids) / self.total if self.total else 0.0
+
+
+def map_train_movies(
+    dialogues: Sequence[TrainDialogue], names: Mapping[str, str], mapper: TitleMapper
+) -> TrainMapping:
+    """Every ReDial id named in ``names`` or the dialogues' ``movie_mentions``, mapped through ``mapper``
+    ("Title (Year)": id2info's IMDb ids first, then title + year)."""
+    labels = dict(names)
+    for d in dialogues:
+        for rid, label in d.movie_mentions.items():
+            labels.setdefault(rid, label)
+    ids = {rid: mid for rid, label in labels.items() if (mid := mapper.map(label)) is not None}
+    return TrainMapping(ids, len(labels))
+
+
+def train_movie_sets(dialogue: TrainDialogue, mapping: TrainMapping) -> tuple[frozenset[int], frozenset[int]]:
+    """(movies the recommender named, every movie named) in one train dialogue, as catalogue ids."""
+    recommended: set[int] = set()
+    named: set[int] = set()
+    for m in dialogue.messages:
+        ids = {mid for rid in m.movie_ids if (mid := mapping.ids.get(rid)) is not None}
+        named |= ids
+        if m.role == "recommender":
+            recommended |= ids
+    return frozenset(recommended), frozenset(named)
+
+
+def load_train_folder(folder: Path | str, mapper: TitleMapper) -> tuple[list[TrainDialogue], TrainMapping]:
+    """The dialogues of ``redial-train/`` and their movies mapped to the catalogue (one-line DataError when
+    a file is missing or malformed, or when no movie maps)."""
+    folder = Path(folder)
+    dialogues = load_train_dialogues(folder / "train_dialogues.jsonl")
+    mapping = map_train_movies(dialogues, load_movie_names(folder / "movies_with_mentions.csv"), mapper)
+    if not mapping.ids:
+        raise DataError(f"{folder}: no ReDial movie maps to the catalogue (wrong movies_with_mentions.csv?)")
+    return dialogues, mapping

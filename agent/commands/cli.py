@@ -26,12 +26,26 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from agent.resources import locate_data
+    from agent.resources import locate_data, locate_redial_train
 
     settings = _settings(args)
     ml_dir, redial_dir = locate_data(settings, progress=True)
     print(f"MovieLens: {ml_dir}")
     print(f"ReDial facts: {redial_dir or 'not found (optional)'}")
+    train_dir = locate_redial_train(settings)
+    if train_dir is None:
+        print("ReDial train dialogues: not found (optional)")
+        return 0
+    from retrieval.catalogue_loader import load_catalogue
+    from retrieval.redial import TitleMapper, load_train_folder
+
+    id2info = redial_dir / "id2info.json" if redial_dir else None
+    mapper = TitleMapper.from_path(load_catalogue(ml_dir, redial_dir), id2info)
+    dialogues, mapping = load_train_folder(train_dir, mapper)
+    print(
+        f"ReDial train dialogues: {train_dir} ({len(dialogues)} dialogues; {len(mapping.ids)} of"
+        f" {mapping.total} ReDial movies mapped to MovieLens, {mapping.share:.1%})"
+    )
     return 0
 
 

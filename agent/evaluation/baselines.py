@@ -10,12 +10,16 @@ import pandas as pd
 
 from agent.evaluation.metrics import summarise_recall
 from agent.evaluation.redial import TurnInput, Variant, recommendation_prior
+from agent.prior.conversational import ConversationPrior
 from ranking.baselines import Popularity, SparseItemModel, fit_ease
 from ranking.interactions import build_interactions
 from retrieval.catalogue import Catalogue
-from retrieval.redial import RedialTurn, TitleMapper, mentioned_ids
+from retrieval.redial import RedialTurn, TitleMapper, TrainDialogue, TrainMapping, mentioned_ids
 
 EASE_LAMBDAS = (100.0, 500.0, 2000.0)
+# Co-occurrence weight of the prior-only baseline. Taken from issue 16's throwaway check, which saw
+# report-half figures: a baseline knob only, no agent setting depends on it.
+PRIOR_COOC_WEIGHT = 4.0
 EASE_MIN_COUNT = 2  # items with fewer positive ratings stay out of EASE (keeps the Gram matrix small)
 
 
@@ -42,6 +46,21 @@ class ScoreBaseline:
 
     def __call__(self, inp: TurnInput) -> list[int]:
         return [m for m in self.order[: self.k + len(inp.mentioned)] if m not in inp.mentioned][: self.k]
+
+
+class PriorBaseline:
+    """A conversational prior alone: log(1 + recommendation count) plus ``cooc_weight`` times the
+    co-occurrence with the movies mentioned so far (:meth:`ConversationPrior.related`)."""
+
+    def __init__(self, prior: ConversationPrior, cooc_weight: float = PRIOR_COOC_WEIGHT, k: int = 50) -> None:
+        self.prior, self.w, self.k = prior, cooc_weight, k
+        self.head = prior.top[: 8 * k]
+
+    def __call__(self, inp: TurnInput) -> list[int]:
+        related = self.prior.related(inp.mentioned)
+        cands = (set(self.head) | set(related)) - inp.mentioned
+        score = {m: self.prior.popularity(m) + self.w * related.get(m, 0.0) for m in cands}
+        return sorted(cands, key=lambda m: (-score[m], m))[: self.k]
 
 
 class EaseBaseline:
@@ -121,8 +140,10 @@ def build_variants(
     *,
     k: int = 50,
     include: Sequence[str] | None = None,
+    train: tuple[Sequence[TrainDialogue], TrainMapping] | None = None,
 ) -> tuple[dict[str, Variant], dict[str, Any]]:
-    """Every variant for the real agent, plus notes (chosen EASE λ, prior size) for the report."""
+    """Every variant for the real agent, plus notes (chosen EASE λ, prior size) for the report; with
+    ``train`` (the ReDial train dialogues) also the prior-only baseline from the tune half + train."""
     cat, ratings = app.catalogue, app.resources.ratings
     inter = build_interactions(ratings, cat.ids)
     log_pop = Popularity.fit(inter).log_counts
@@ -142,6 +163,11 @@ def build_variants(
     variants["ReDial prior (tune half)"] = ScoreBaseline(
         cat.ids, prior_scores(prior, cat) + 1e-3 * log_pop, k
     )
+    if train is not None:
+        conv = ConversationPrior.from_turns(tune_turns, mapper).with_train(*train)
+        variants["ReDial prior (tune half + train)"] = PriorBaseline(conv, k=k)
+        notes["train_dialogues"] = len(train[0])
+        notes["train_movies_mapped"] = round(train[1].share, 4)
     if include:
         variants = {n: v for n, v in variants.items() if n in include}
     return variants, notes

@@ -124,13 +124,16 @@ def eval_redial(
     from agent.evaluation.baselines import build_variants
     from agent.evaluation.redial import replay
     from agent.evaluation.report import redial_report, write_report
-    from retrieval.redial import TitleMapper, load_turns, split_turns
+    from agent.resources import locate_redial_train
+    from retrieval.redial import TitleMapper, load_train_folder, load_turns, split_turns
 
     if id2info is None and (turns_file.parent / "id2info.json").is_file():
         id2info = turns_file.parent / "id2info.json"
     tune, report_half = split_turns(load_turns(turns_file))
     mapper = TitleMapper.from_path(app.catalogue, id2info)
-    variants, notes = build_variants(app, tune, mapper)
+    train_dir = locate_redial_train(app.resources.settings)
+    train = load_train_folder(train_dir, mapper) if train_dir else None
+    variants, notes = build_variants(app, tune, mapper, train=train)
     turns = report_half if half == "report" else tune
     if limit:
         turns = turns[:limit]

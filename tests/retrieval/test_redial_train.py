@@ -98,3 +98,38 @@ def test_bad_files_raise_one_line_data_errors(tmp_path: Path) -> None:
         load_movie_names(tmp_path / "absent.csv")
     for err in (missing, broken, header):
         assert "\n" not in str(err.value)
+
+
+def _train_folder(base: Path, dialogues: str) -> Path:
+    folder = base / "redial-train"
+    folder.mkdir()
+    (folder / "train_dialogues.jsonl").write_text(dialogues, encoding="utf-8")
+    (folder / "movies_with_mentions.csv").write_text(
+        "movieId,movieName,nbMentions\n1,The Matrix  (1999),5\n2,Alien (1979),4\n3,Nowhere (1950),1\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_data_command_reports_the_mapped_share(
+    tmp_path: Path, tiny_movielens: Path, tiny_redial: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.commands.cli import main
+
+    _train_folder(tmp_path, json.dumps(DIALOGUE) + "\n")
+    code = main(["--data-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache"), "data"])
+    out = capsys.readouterr().out
+    # csv ids 1-3 and the dialogue's 111/222/333: The Matrix (id2info IMDb id) and Alien twice (title + year)
+    # map; Nowhere, Heat (not in the tiny catalogue) and the obscure film do not
+    assert code == 0 and "1 dialogues; 3 of 6 ReDial movies mapped to MovieLens, 50.0%" in out
+
+
+def test_data_command_bad_train_file_is_one_line_exit_2(
+    tmp_path: Path, tiny_movielens: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.commands.cli import main
+
+    _train_folder(tmp_path, "{not json\n")
+    code = main(["--data-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache"), "data"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "train_dialogues.jsonl:1: not a ReDial dialogue" in err
