@@ -206,7 +206,7 @@ def test_ui_attempts_all_fail_with_clear_messages_and_change_nothing(
         page.wait_for_selector("#rc-note .rc-note:has-text('Wrong user name')")
     for button, name, password, expected in UI_ATTEMPTS:
         sign_in_ui(page, name, password, new=button == "#rc-sign-up")
-        page.wait_for_selector(f"#rc-note .rc-note:has-text('{expected}')", timeout=30_000)
+        page.wait_for_selector(f"#rc-note .rc-note:has-text('{expected}')", timeout=120_000)
         assert page.evaluate("() => !document.querySelector('#rc-user-panel img')")  # no injected markup
         results.append((f"ui {button} {name!r}", False))
     assert page.locator("#rc-chips button:visible").count() == 0  # nothing of sam's shows up
