@@ -205,6 +205,12 @@ class FakeAgent:
         self.sessions.append(sess)
         return sess
 
+    def resume_session(self, session_id: str, user_id: str | None = None) -> FakeSession:
+        """An empty session with a known id (a stored conversation is restored into it)."""
+        sess = FakeSession(self, session_id, user_id)
+        self.sessions.append(sess)
+        return sess
+
     def forget_user(self, user_id: str) -> bool:
         """Delete everything stored about ``user_id``; True if there was anything."""
         return self.store.forget_user(user_id)
