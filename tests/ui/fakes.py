@@ -185,14 +185,18 @@ class FakeAgent:
     :class:`FeedbackStore` (a temporary SQLite file unless ``store`` is given) and real :class:`Accounts`.
     """
 
-    def __init__(self, store: FeedbackStore | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self, store: FeedbackStore | None = None, limits: Limits | None = None, secret: str | None = None
+    ) -> None:
         self.catalogue = Catalogue(MOVIES)
         self.sessions: list[FakeSession] = []
         if store is None:
             store = FeedbackStore.open(f"sqlite:///{Path(tempfile.mkdtemp(prefix='fake-agent-')) / 'db'}")
         self.store = store
         limits = limits or Limits()
-        signer = TokenSigner(secrets.token_urlsafe(32), limits.token_max_age_s)
+        signer = TokenSigner(
+            secret or secrets.token_urlsafe(32), limits.token_max_age_s
+        )  # replicas share one
         self.accounts = Accounts(store, signer, throttle_for(limits), shared_hasher())
 
     def start_session(self, user_id: str | None = None) -> FakeSession:
