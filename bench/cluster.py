@@ -8,6 +8,7 @@ and both must reach the same replica, so nginx hashes on the ``session_hash``. C
 that stickiness: their state is in the database, keyed by ``session_id``.
 
     python bench/cluster.py --replicas 3          # up until Ctrl-C; prints the URL
+    python bench/cluster.py --nginx-config 7861 7862 7863 --listen 8080 --dir /var/lib/reelchat/nginx
 """
 
 from __future__ import annotations
@@ -335,7 +336,17 @@ class Cluster:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="PostgreSQL + Chroma server + N `reelchat ui` replicas + nginx")
     p.add_argument("--replicas", type=int, default=3)
+    p.add_argument(
+        "--nginx-config", type=int, nargs="+", metavar="PORT", help="print the config for these ports"
+    )
+    p.add_argument("--listen", type=int, default=8080, help="with --nginx-config: nginx's port")
+    p.add_argument(
+        "--dir", type=Path, default=Path("/var/lib/reelchat/nginx"), help="nginx's pid, logs, temp"
+    )
     args = p.parse_args(argv)
+    if args.nginx_config:
+        print(nginx_config(args.nginx_config, args.listen, args.dir), end="")
+        return 0
     with Cluster() as c:
         print(f"postgres {c.start_postgres()}\nchroma {c.start_chroma()}", flush=True)
         subprocess.run(
