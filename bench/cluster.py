@@ -17,6 +17,7 @@ import argparse
 import glob
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -200,6 +201,7 @@ class Cluster:
     nginx_port: int = 0
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _pg: tuple[list[str], Path] | None = None
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # one token key for all replicas
 
     @property
     def url(self) -> str:
@@ -272,6 +274,7 @@ class Cluster:
                 extra.setdefault("REELCHAT_DB_URL", self.db_url)
             if self.chroma_url:
                 extra.setdefault("REELCHAT_CHROMA_URL", self.chroma_url)
+            extra.setdefault("REELCHAT_SECRET_KEY", os.environ.get("REELCHAT_SECRET_KEY") or self.secret)
             proc = self._spawn(
                 [*base, "--port", str(port)], log, {"REELCHAT_SESSION_STORE": "database", **extra}
             )
