@@ -142,7 +142,7 @@ def run_session(
             _, payload = client.submit(message, session_id, api_name="/chat").result(timeout=turn_timeout_s)
         except Exception as err:  # transport errors, server-side exceptions, a replica killed mid-turn
             with stats.lock:
-                stats.errors.append(f"{me}: {type(err).__name__}: {str(err)[:160]}")
+                stats.errors.append(f"{me}: {type(err).__name__}: {' '.join(str(err).split())[:160]}")
                 stats.failures[n] = stats.failures.get(n, 0) + 1
             client = None
             time.sleep(0.5)
@@ -294,11 +294,16 @@ def replicated(args: argparse.Namespace) -> int:
             flush=True,
         )
         facts = load_facts()
+        if args.warmup:  # a fresh replica's first turns are slow (lazy loads): not part of any figure
+            warm = argparse.Namespace(**{**vars(args), "seconds": args.warmup, "sessions": 4})
+            for r in c.replicas:
+                run_load(r.url, warm, facts)
         for n in args.replicas:
             url = c.start_nginx(c.replicas[:n])
             print(f"load through nginx {url} -> {n} replica(s) ({os.getloadavg()[0]:.1f} load)", flush=True)
             stats, wall = run_load(url, args, facts)
             runs.append({"replicas": n, "kill": False, **summary(stats, wall, args.sessions)})
+        rss = {r.name: round(memory(r.proc.pid).peak_mb, 1) for r in c.replicas}
         if args.kill_after:
             victim = c.replicas[min(1, len(c.replicas) - 1)]
             url = c.start_nginx()
@@ -310,7 +315,6 @@ def replicated(args: argparse.Namespace) -> int:
             row["conversations_continued"] = sum(1 for n in range(args.sessions) if stats.served_after.get(n))
             row["turns_by_killed_after_kill"] = stats.replicas_after.get(victim.name, 0)
             runs.append(row)
-        rss = [round(memory(r.proc.pid).peak_mb, 1) for r in c.replicas if r.proc.poll() is None]
     print_table(runs)
     by_n = {r["replicas"]: r["throughput_turns_per_s"] for r in runs if not r["kill"]}
     lo, hi = min(args.replicas), max(args.replicas)
@@ -358,6 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--turn-timeout", type=float, default=300.0, help="a turn without a reply fails (s)")
     p.add_argument("--replicas", type=int, nargs="+", help="e.g. `1 3`: a cluster behind nginx, one run each")
     p.add_argument("--kill-after", type=float, default=0.0, help="with --replicas: the kill run (s into it)")
+    p.add_argument(
+        "--warmup", type=float, default=15.0, help="with --replicas: unmeasured turns per replica (s)"
+    )
     args = p.parse_args(argv)
     if args.replicas:
         return replicated(args)
