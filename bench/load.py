@@ -8,6 +8,7 @@ another session's genre or years is a cross-session leak. The last output line i
     python bench/load.py --sessions 20 --seconds 120            # starts `reelchat ui` itself
     python bench/load.py --url http://127.0.0.1:7860 --sessions 5
     python bench/load.py --replicas 1 3 --kill-after 20         # PostgreSQL + Chroma server + nginx
+    python bench/load.py --replicas 1 3 1 3 --seconds 45        # interleaved, for the throughput ratio
 
 ``--replicas`` brings up on 127.0.0.1 a PostgreSQL, a Chroma server (indexed once), the largest number of
 ``reelchat ui`` replicas (conversations in the database) and nginx (``bench/cluster.py``); it runs the load
@@ -285,7 +286,7 @@ def replicated(args: argparse.Namespace) -> int:
         c.start_chroma()
         env = {**os.environ, "REELCHAT_CHROMA_URL": c.chroma_url}
         subprocess.run([sys.executable, "-m", "agent", "index"], cwd=ROOT, env=env, check=True)
-        c.start_replicas(max(args.replicas))
+        c.start_replicas(max(args.replicas))  # runs with fewer use the first ones
         t0 = time.monotonic()
         for r in c.replicas:  # every replica loaded its agent
             wait_ready(r.url, args.startup_timeout, r.proc)
@@ -316,10 +317,11 @@ def replicated(args: argparse.Namespace) -> int:
             row["turns_by_killed_after_kill"] = stats.replicas_after.get(victim.name, 0)
             runs.append(row)
     print_table(runs)
-    by_n = {r["replicas"]: r["throughput_turns_per_s"] for r in runs if not r["kill"]}
+    by_n = throughput_by_replicas(runs)
     lo, hi = min(args.replicas), max(args.replicas)
     result = {
         "runs": runs,
+        "throughput_turns_per_s": by_n,
         "throughput_ratio": round(by_n[hi] / by_n[lo], 3) if by_n.get(lo) else None,
         "ratio_of": f"{hi} vs {lo} replicas",
         "replica_peak_rss_mb": rss,
@@ -337,6 +339,18 @@ def replicated(args: argparse.Namespace) -> int:
         if r["kill"]
     )
     return 0 if not bad and kill_ok else 1
+
+
+def throughput_by_replicas(runs: Sequence[dict[str, Any]]) -> dict[int, float]:
+    """Turns per second for each replica count, over all its runs (``--replicas 1 3 1 3`` interleaves
+    them, so that other load on the machine weighs on both alike)."""
+    turns: dict[int, float] = {}
+    wall: dict[int, float] = {}
+    for r in runs:
+        if not r["kill"]:
+            turns[r["replicas"]] = turns.get(r["replicas"], 0) + r["turns"]
+            wall[r["replicas"]] = wall.get(r["replicas"], 0.0) + r["seconds"]
+    return {n: round(turns[n] / wall[n], 3) for n in sorted(turns) if wall[n]}
 
 
 def print_table(runs: Sequence[dict[str, Any]]) -> None:
