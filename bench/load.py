@@ -302,8 +302,16 @@ def replicated(args: argparse.Namespace) -> int:
         for n in args.replicas:
             url = c.start_nginx(c.replicas[:n])
             print(f"load through nginx {url} -> {n} replica(s) ({os.getloadavg()[0]:.1f} load)", flush=True)
+            load = round(os.getloadavg()[0], 1)
             stats, wall = run_load(url, args, facts)
-            runs.append({"replicas": n, "kill": False, **summary(stats, wall, args.sessions)})
+            runs.append(
+                {
+                    "replicas": n,
+                    "kill": False,
+                    "loadavg_1m_at_start": load,
+                    **summary(stats, wall, args.sessions),
+                }
+            )
         rss = {r.name: round(memory(r.proc.pid).peak_mb, 1) for r in c.replicas}
         if args.kill_after:
             victim = c.replicas[min(1, len(c.replicas) - 1)]
