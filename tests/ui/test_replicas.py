@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -131,8 +132,9 @@ def test_sigkill_one_replica_every_conversation_continues(cluster: Cluster) -> N
     for t in threads:
         t.start()
     time.sleep(4)
-    victim = cluster.replicas[1]
-    cluster.kill(victim)
+    serving = Counter(c["replicas"][-1] for c in convs if c["replicas"])
+    victim = next(r for r in cluster.replicas if r.name == serving.most_common(1)[0][0])
+    cluster.kill(victim)  # the replica that serves the most conversations right now
     killed_at = [len(c["replicas"]) for c in convs]
     time.sleep(10)
     stop.set()
