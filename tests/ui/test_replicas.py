@@ -94,8 +94,9 @@ def test_a_session_stays_bound_to_its_owner_on_every_replica(cluster: Cluster) -
     for _ in range(2):  # anonymous callers get the one-line refusal wherever they land
         with pytest.raises(Exception, match="belongs to someone else"):
             _chat(cluster.url, "more", sid)
-    owners = {_chat(cluster.url, "more", sid, token)["replica"] for _ in range(2)}
-    assert owners  # the owner continues it on whichever replica serves the turn
+    for _ in range(2):  # the owner continues it on whichever replica serves the turn
+        data = _chat(cluster.url, "more", sid, token)
+        assert data["session_id"] == sid and data["query"]["liked"] == [1214], data["replica"]
 
 
 def _conversation(url: str, conv: dict[str, Any], stop: threading.Event) -> None:
