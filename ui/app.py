@@ -7,6 +7,8 @@ in :mod:`ui.handlers` (tests pass a fake or real agent factory); ``serve(setting
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import socket
 from typing import TYPE_CHECKING, Any
@@ -40,12 +42,14 @@ def build_app(
     limits: Limits = DEFAULT_LIMITS,
     session_store: str = "memory",
     replica: str = "",
+    browser_secret: str | None = None,
 ) -> gr.Blocks:
     """The Blocks app; starts loading the agent in a background thread right away.
 
     ``limits`` sets the queue (turns at once, turns waiting) and how many API conversations are kept.
     ``session_store="database"`` keeps API conversations in the agent's database, where every replica
-    sees them; ``replica`` names this server in API replies and the ``X-ReelChat-Replica`` header.
+    sees them; ``replica`` names this server in API replies and the ``X-ReelChat-Replica`` header;
+    ``browser_secret`` (shared by replicas) encrypts what the browser remembers (default: random).
     """
     loader = AgentLoader(agent_factory).start()
     sessions: ApiSessionStore = (
@@ -60,7 +64,7 @@ def build_app(
         gr.api(api.sign_out, api_name="sign_out")
         gr.api(api.chat, api_name="chat")
         gr.api(api.feedback, api_name="feedback")
-        page = build_page(loader)
+        page = build_page(loader, browser_secret)
         _wire_conversation(page, tab, ConversationHandlers(loader, page.views))
         _wire_refine(page, tab, RefineHandlers(loader, page.views))
         _wire_identity(demo, page, tab, IdentityHandlers(loader, page.views))
@@ -167,6 +171,15 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, block:
     return url
 
 
+def browser_secret(settings: Settings) -> str | None:
+    """A key for the browser's remembered sign-in, derived one-way from ``REELCHAT_SECRET_KEY`` so that
+    every replica configured with it reads what another one stored (None when unset: a random key)."""
+    if settings.secret_key is None:
+        return None
+    key = settings.secret_key.get_secret_value().encode()
+    return hmac.new(key, b"reelchat browser state", hashlib.sha256).hexdigest()[:32]
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     """Start the browser UI (blocking) and return an exit code; the agent loads in the background."""
     from agent.app import RecommenderAgent
@@ -177,6 +190,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
         limits=settings.limits,
         session_store=settings.session_store,
         replica=replica,
+        browser_secret=browser_secret(settings),
     )
     print(
         f"ReelChat UI on http://{host}:{port}, replica {replica}, API conversations in "

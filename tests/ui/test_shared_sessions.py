@@ -80,3 +80,21 @@ def test_a_concurrent_turn_on_another_replica_is_refused_not_lost(
         slow.send("after 1990")
     _, after = a.chat("more", sid)  # b's turn is kept, a's was refused (and said so)
     assert after["query"]["genres_excluded"] == ["Horror"] and after["query"]["year_min"] is None
+
+
+def test_replicas_share_the_key_of_the_browsers_remembered_sign_in() -> None:
+    from agent.settings import Settings
+    from ui.app import browser_secret, build_app
+
+    key = "k" * 40
+    derived = browser_secret(Settings(secret_key=key))
+    assert derived == browser_secret(Settings(secret_key=key)) and derived and key[:8] not in derived
+    assert derived != browser_secret(Settings(secret_key="other" * 8))
+    assert browser_secret(Settings(secret_key=None)) is None
+    secrets = []
+    for _ in range(2):  # two replicas: the same key; without one, each process picks its own
+        for shared in (derived, None):
+            demo = build_app(FakeAgent, browser_secret=shared)
+            (state,) = [b for b in demo.blocks.values() if isinstance(b, gr.BrowserState)]
+            secrets.append(state.secret)
+    assert secrets[0] == secrets[2] == derived and secrets[1] != secrets[3]
