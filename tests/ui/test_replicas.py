@@ -132,12 +132,12 @@ def test_sigkill_one_replica_every_conversation_continues(cluster: Cluster) -> N
     threads = [threading.Thread(target=_conversation, args=(cluster.url, c, stop)) for c in convs]
     for t in threads:
         t.start()
-    time.sleep(4)
+    time.sleep(3)
     serving = Counter(c["replicas"][-1] for c in convs if c["replicas"])
     victim = next(r for r in cluster.replicas if r.name == serving.most_common(1)[0][0])
     cluster.kill(victim)  # the replica that serves the most conversations right now
     killed_at = [len(c["replicas"]) for c in convs]
-    time.sleep(10)
+    time.sleep(8)
     stop.set()
     for t in threads:
         t.join(30)
