@@ -12,7 +12,7 @@ from agent.pipeline.pipeline import Pipeline
 from agent.records import Recommendation
 from agent.resources import Resources
 from agent.settings import Settings
-from agent.store import Accounts
+from agent.store import Accounts, FeedbackStore
 from retrieval.catalogue import Catalogue
 
 
@@ -53,6 +53,16 @@ class RecommenderAgent:
         if user_id:
             session.notices += self.engine.restore_profile(session.state, user_id, session.session_id)
         return session
+
+    def resume_session(self, session_id: str, user_id: str | None = None) -> Session:
+        """An empty session with a known id, for a stored conversation to be restored into
+        (:func:`agent.conversation.snapshot.restore`); nothing is read or written."""
+        return Session(self.engine, session_id, user_id)
+
+    @property
+    def store(self) -> FeedbackStore:
+        """The feedback database (users, accounts, feedback and shared conversations)."""
+        return self.engine.store
 
     def recommend(
         self, messages: Sequence[Mapping[str, str]], k: int = 50, explain: bool = False

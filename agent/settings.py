@@ -32,6 +32,9 @@ class Limits(BaseModel):
     ui_concurrency: int = Field(default=4, ge=1, description="turns the web UI serves at once")
     ui_queue_size: int = Field(default=64, ge=1, description="turns waiting in the web UI's queue")
     api_sessions: int = Field(default=512, ge=1, description="API conversations kept in memory (LRU)")
+    conversation_ttl_s: float = Field(
+        default=24 * 3600.0, gt=0, description="stored conversations idle this long expire"
+    )
     sign_in_failures: int = Field(
         default=5, ge=1, description="failed sign-ins per account and client address a minute, then backoff"
     )
@@ -78,6 +81,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="signs sign-in tokens; default: a random key in <cache dir>/secret_key"
     )
+    session_store: Literal["memory", "database"] = Field(
+        default="memory", description="API conversations: in this process, or in db_url for every replica"
+    )
+    replica_id: str = Field(default="", description="this server's id in replies; default host:port")
     device: str = Field(default="auto", description="auto | cpu | cuda | cuda:N")
     prior: Literal["all", "tune", "report", "none"] = Field(
         default="all",

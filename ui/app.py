@@ -7,7 +7,10 @@ in :mod:`ui.handlers` (tests pass a fake or real agent factory); ``serve(setting
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -22,6 +25,7 @@ from ui.handlers.refine import RefineHandlers
 from ui.handlers.status import StatusHandlers
 from ui.layout import EXAMPLES, FEEDBACK_BUTTONS, Page, build_page
 from ui.sessions import AgentFactory, AgentLoader, ApiSessions
+from ui.shared_sessions import ApiSessionStore, StoredApiSessions
 from ui.style import CSS
 
 if TYPE_CHECKING:
@@ -32,27 +36,42 @@ PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 
 
 def build_app(
-    agent_factory: AgentFactory, *, title: str = "ReelChat", limits: Limits = DEFAULT_LIMITS
+    agent_factory: AgentFactory,
+    *,
+    title: str = "ReelChat",
+    limits: Limits = DEFAULT_LIMITS,
+    session_store: str = "memory",
+    replica: str = "",
+    browser_secret: str | None = None,
 ) -> gr.Blocks:
     """The Blocks app; starts loading the agent in a background thread right away.
 
     ``limits`` sets the queue (turns at once, turns waiting) and how many API conversations are kept.
+    ``session_store="database"`` keeps API conversations in the agent's database, where every replica
+    sees them; ``replica`` names this server in API replies and the ``X-ReelChat-Replica`` header;
+    ``browser_secret`` (shared by replicas) encrypts what the browser remembers (default: random).
     """
     loader = AgentLoader(agent_factory).start()
+    sessions: ApiSessionStore = (
+        StoredApiSessions(limits.conversation_ttl_s)
+        if session_store == "database"
+        else ApiSessions(limits.api_sessions)
+    )
     with gr.Blocks(title=title, analytics_enabled=False, fill_width=True) as demo:
         tab = gr.State(None)
-        api = ApiHandlers(loader, ApiSessions(limits.api_sessions))  # first: the page events get other names
+        api = ApiHandlers(loader, sessions, replica)  # first: the page events get other names
         gr.api(api.sign_in, api_name="sign_in")
         gr.api(api.sign_out, api_name="sign_out")
         gr.api(api.chat, api_name="chat")
         gr.api(api.feedback, api_name="feedback")
-        page = build_page(loader)
+        page = build_page(loader, browser_secret)
         _wire_conversation(page, tab, ConversationHandlers(loader, page.views))
         _wire_refine(page, tab, RefineHandlers(loader, page.views))
         _wire_identity(demo, page, tab, IdentityHandlers(loader, page.views))
         _wire_status(demo, page, StatusHandlers(loader))
     demo.queue(default_concurrency_limit=limits.ui_concurrency, max_size=limits.ui_queue_size)
     demo.reelchat_loader = loader  # type: ignore[attr-defined]  # tests wait on it
+    demo.reelchat_replica = replica  # type: ignore[attr-defined]  # launch() sends it as a header
     return demo
 
 
@@ -111,9 +130,34 @@ def theme() -> gr.themes.Base:
     return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=fonts, font_mono=("ui-monospace",))
 
 
+class ReplicaHeader:
+    """ASGI middleware: every HTTP response names the replica that served it (``X-ReelChat-Replica``)."""
+
+    def __init__(self, app: Any, replica: str) -> None:
+        self.app = app
+        self.header = (b"x-reelchat-replica", replica.encode("latin-1", "replace"))
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_named(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self.header]}
+            await send(message)
+
+        await self.app(scope, receive, send_named)
+
+
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True) -> str:
     """Launch ``demo`` with the ReelChat theme and CSS; returns the local URL."""
+    from starlette.middleware import Middleware
+
+    replica = getattr(demo, "reelchat_replica", "")
+    app_kwargs = {"middleware": [Middleware(ReplicaHeader, replica=replica)]} if replica else None
     _, url, _ = demo.launch(
+        app_kwargs=app_kwargs,
         server_name=host,
         server_port=port,
         prevent_thread_lock=not block,
@@ -127,11 +171,30 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, block:
     return url
 
 
+def browser_secret(settings: Settings) -> str | None:
+    """A key for the browser's remembered sign-in, derived one-way from ``REELCHAT_SECRET_KEY`` so that
+    every replica configured with it reads what another one stored (None when unset: a random key)."""
+    if settings.secret_key is None:
+        return None
+    key = settings.secret_key.get_secret_value().encode()
+    return hmac.new(key, b"reelchat browser state", hashlib.sha256).hexdigest()[:32]
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     """Start the browser UI (blocking) and return an exit code; the agent loads in the background."""
     from agent.app import RecommenderAgent
 
-    demo = build_app(lambda: RecommenderAgent.load(settings, progress=True), limits=settings.limits)
-    print(f"ReelChat UI on http://{host}:{port} (the recommender keeps loading in the background)")
+    replica = settings.replica_id or f"{socket.gethostname()}:{port}"
+    demo = build_app(
+        lambda: RecommenderAgent.load(settings, progress=True),
+        limits=settings.limits,
+        session_store=settings.session_store,
+        replica=replica,
+        browser_secret=browser_secret(settings),
+    )
+    print(
+        f"ReelChat UI on http://{host}:{port}, replica {replica}, API conversations in "
+        f"{settings.session_store} (the recommender keeps loading in the background)"
+    )
     launch(demo, host, port, block=True)
     return 0

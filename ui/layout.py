@@ -97,8 +97,11 @@ class Page:
     timer: gr.Timer
 
 
-def build_page(loader: AgentLoader) -> Page:
-    """Lay out the page inside the current Blocks; input stays disabled until the agent is ready."""
+def build_page(loader: AgentLoader, browser_secret: str | None = None) -> Page:
+    """Lay out the page inside the current Blocks; input stays disabled until the agent is ready.
+
+    ``browser_secret`` encrypts what the browser remembers (the sign-in token); replicas behind one
+    address must share it, else a page served by another replica cannot read it. None: a random key."""
     gr.HTML(HEADER)
     status = gr.HTML(status_html(*loader.status()), elem_id="rc-status")
     with gr.Row(equal_height=False):
@@ -110,7 +113,7 @@ def build_page(loader: AgentLoader) -> Page:
                     gr.Button("", size="sm", visible=False, elem_classes="rc-chip") for _ in range(MAX_CHIPS)
                 ]
             note = gr.HTML("", elem_id="rc-note")
-            identity = _identity_panel()
+            identity = _identity_panel(browser_secret)
             members, viewers = _members_panel()
             with gr.Accordion("How I got here (query and steps)", open=False):
                 details = gr.JSON(label="Last reply", value={})
@@ -160,7 +163,7 @@ def _conversation(ready: bool) -> tuple[gr.Chatbot, ChatControls]:
     return chatbot, ChatControls(msg, send, examples, new)
 
 
-def _identity_panel() -> IdentityControls:
+def _identity_panel(browser_secret: str | None) -> IdentityControls:
     with gr.Accordion("Your account (optional): keep your likes", open=False, elem_id="rc-user-panel"):
         gr.HTML(f'<div class="rc-muted">{esc(PANEL_HINT)}</div>')
         who = gr.HTML(
@@ -180,8 +183,9 @@ def _identity_panel() -> IdentityControls:
             download = gr.Button("Download my data", size="sm", elem_id="rc-download")
             delete = gr.Button("Delete my account", size="sm", variant="stop", elem_id="rc-delete")
         export = gr.File(label="Your data (JSON)", visible=False, interactive=False, elem_id="rc-export")
-    # Encrypted with a random per-process key (Gradio's default): after a restart the browser signs in again.
-    stored = gr.BrowserState(remembered(None), storage_key=STORAGE_KEY)
+    # Encrypted with a random per-process key (Gradio's default) unless replicas share one: after a restart
+    # the browser signs in again.
+    stored = gr.BrowserState(remembered(None), storage_key=STORAGE_KEY, secret=browser_secret)
     return IdentityControls(
         who,
         name,

@@ -6,7 +6,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -169,12 +170,26 @@ class ApiSessions:
                 raise SessionNotYours(NOT_YOURS)
             return sess
 
+    @contextmanager
+    def open(
+        self, agent: RecommenderAgent, session_id: str = "", owner: str | None = None
+    ) -> Iterator[Session]:
+        """:meth:`get_or_create` for one call (the interface of ``ui.shared_sessions.StoredApiSessions``)."""
+        yield self.get_or_create(agent, session_id, owner)
+
+    @contextmanager
+    def existing(
+        self, agent: RecommenderAgent, session_id: str, owner: str | None = None
+    ) -> Iterator[Session | None]:
+        """:meth:`get` for one call."""
+        yield self.get(session_id, owner)
+
     def __len__(self) -> int:
         return len(self._items)
 
 
-def api_payload(reply: Reply, session_id: str) -> dict[str, Any]:
-    """JSON returned next to the reply text by the ``/chat`` endpoint."""
+def api_payload(reply: Reply, session_id: str, replica: str = "") -> dict[str, Any]:
+    """JSON returned next to the reply text by ``/chat`` (``replica``: the server that ran the turn)."""
     from ui.cards import query_dict, recommendation_dict
 
     return {
@@ -183,4 +198,5 @@ def api_payload(reply: Reply, session_id: str) -> dict[str, Any]:
         "query": query_dict(reply.query),
         "notices": list(reply.notices),
         "error": reply.error,
+        "replica": replica,
     }

@@ -120,3 +120,17 @@ feedback = Table(
     Index("ix_feedback_user_id_id", "user_id", "id"),
     sqlite_autoincrement=True,
 )
+
+# Conversation state shared by server replicas (any replica continues any conversation): one row per
+# session id, the owner it is bound to (NULL: anonymous), a JSON snapshot of the session, and a version
+# bumped by every save so two replicas never silently overwrite each other's turn. Rows expire.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("owner", String(128), ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("state", Text(), nullable=False),
+    Column("version", Integer(), nullable=False, default=1, server_default="1"),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow, index=True),
+)

@@ -5,8 +5,9 @@ cache folder) runs in WAL mode with a busy timeout and ``BEGIN IMMEDIATE`` so co
 instead of failing; PostgreSQL works by URL (``postgresql+psycopg://user@host/db``). The schema is
 migrated to the Alembic head on :meth:`FeedbackStore.open`.
 
-Anonymous sessions (``user_id=None``) are never persisted: their messages and feedback live only in the
-in-memory session, so nothing of them outlives it.
+Anonymous sessions (``user_id=None``) never get user, session, message or feedback rows. Only when
+replicas share conversations (``REELCHAT_SESSION_STORE=database``) does their conversation state live in
+the ``conversations`` table (:mod:`agent.store.conversations`), and it expires.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from agent.store.models import (
     ROLES,
     SIGNALS,
     SOURCES,
+    conversations,
     credentials,
     feedback,
     messages,
@@ -293,6 +295,7 @@ class FeedbackStore:
             conn.execute(delete(feedback).where(feedback.c.session_id.in_(own_sessions)))
             conn.execute(delete(messages).where(messages.c.session_id.in_(own_sessions)))
             conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+            conn.execute(delete(conversations).where(conversations.c.owner == user_id))
             conn.execute(delete(credentials).where(credentials.c.user_id == user_id))
             return bool(conn.execute(delete(users).where(users.c.id == user_id)).rowcount)
 
@@ -337,6 +340,9 @@ class FeedbackStore:
             .where(messages.c.session_id.in_(own_sessions))
             .order_by(messages.c.id),
             "feedback": select(feedback).where(feedback.c.user_id == user_id).order_by(feedback.c.id),
+            "conversations": select(conversations)
+            .where(conversations.c.owner == user_id)
+            .order_by(conversations.c.created_at),
         }
         with self._tx("export_user") as conn:
             return {name: [_jsonable(r._mapping) for r in conn.execute(q)] for name, q in queries.items()}
@@ -355,8 +361,8 @@ class FeedbackStore:
             return [FeedbackEvent(**row._mapping) for row in conn.execute(query)]
 
     def count(self, table: str) -> int:
-        """Number of rows in ``users``, ``credentials``, ``sessions``, ``messages`` or ``feedback``."""
-        tables = {t.name: t for t in (users, credentials, sessions, messages, feedback)}
+        """Rows in ``users``, ``credentials``, ``sessions``, ``messages``, ``feedback``, ``conversations``."""
+        tables = {t.name: t for t in (users, credentials, sessions, messages, feedback, conversations)}
         with self._tx("count") as conn:
             return int(conn.execute(select(func.count()).select_from(tables[table])).scalar_one())
 

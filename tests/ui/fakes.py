@@ -185,14 +185,18 @@ class FakeAgent:
     :class:`FeedbackStore` (a temporary SQLite file unless ``store`` is given) and real :class:`Accounts`.
     """
 
-    def __init__(self, store: FeedbackStore | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self, store: FeedbackStore | None = None, limits: Limits | None = None, secret: str | None = None
+    ) -> None:
         self.catalogue = Catalogue(MOVIES)
         self.sessions: list[FakeSession] = []
         if store is None:
             store = FeedbackStore.open(f"sqlite:///{Path(tempfile.mkdtemp(prefix='fake-agent-')) / 'db'}")
         self.store = store
         limits = limits or Limits()
-        signer = TokenSigner(secrets.token_urlsafe(32), limits.token_max_age_s)
+        signer = TokenSigner(
+            secret or secrets.token_urlsafe(32), limits.token_max_age_s
+        )  # replicas share one
         self.accounts = Accounts(store, signer, throttle_for(limits), shared_hasher())
 
     def start_session(self, user_id: str | None = None) -> FakeSession:
@@ -202,6 +206,12 @@ class FakeAgent:
             profile = self.store.profile(user_id)
             sess.state.liked[:], sess.state.disliked[:] = list(profile.liked), list(profile.disliked)
             sess.state.seen[:] = list(profile.seen)
+        self.sessions.append(sess)
+        return sess
+
+    def resume_session(self, session_id: str, user_id: str | None = None) -> FakeSession:
+        """An empty session with a known id (a stored conversation is restored into it)."""
+        sess = FakeSession(self, session_id, user_id)
         self.sessions.append(sess)
         return sess
 

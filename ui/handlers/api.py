@@ -8,15 +8,19 @@ else, signed in or not, can continue it or send feedback to it.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from agent.store import AuthError
+from agent.store import AuthError, StoreError
 from ui.sessions import AgentLoader, ApiSessions, SessionNotYours, api_payload
 
 if TYPE_CHECKING:
     from agent.app import RecommenderAgent
+    from ui.shared_sessions import ApiSessionStore
+
+log = logging.getLogger(__name__)
 
 
 def client_address(request: gr.Request | None) -> str:
@@ -35,9 +39,12 @@ def bearer(request: gr.Request | None) -> str:
 class ApiHandlers:
     """The endpoints' functions; their names, signatures and docstrings are the published API."""
 
-    def __init__(self, loader: AgentLoader, sessions: ApiSessions | None = None) -> None:
+    def __init__(
+        self, loader: AgentLoader, sessions: ApiSessionStore | None = None, replica: str = ""
+    ) -> None:
         self.loader = loader
-        self.sessions = sessions if sessions is not None else ApiSessions()
+        self.sessions: ApiSessionStore = sessions if sessions is not None else ApiSessions()
+        self.replica = replica  # this server's id, returned with every reply
 
     def _agent(self) -> RecommenderAgent:
         agent = self.loader.agent
@@ -80,12 +87,14 @@ class ApiHandlers:
         from /sign_in the conversation is the signed-in user's (likes are kept)."""
         agent = self._agent()
         owner = self._owner(agent, token, request)
+        sid = session_id if isinstance(session_id, str) else ""
         try:
-            session = self.sessions.get_or_create(agent, session_id or "", owner)
-        except SessionNotYours as err:
+            with self.sessions.open(agent, sid, owner) as session:
+                reply = session.send(message if isinstance(message, str) else "")
+        except (SessionNotYours, StoreError) as err:
             raise gr.Error(str(err)) from None
-        reply = session.send(message if isinstance(message, str) else "")
-        return reply.text, api_payload(reply, session.session_id)
+        log.info("api turn: session %s on replica %s", session.session_id, self.replica)
+        return reply.text, api_payload(reply, session.session_id, self.replica)
 
     def feedback(
         self, session_id: str, movie_id: int, signal: str, token: str = "", request: gr.Request | None = None
@@ -94,10 +103,11 @@ class ApiHandlers:
         Pass the same token (or none) as the /chat call that created the session."""
         agent = self._agent()
         owner = self._owner(agent, token, request)
+        unknown = f"Unknown session_id {str(session_id)[:64]!r}; call /chat first."
         try:
-            session = self.sessions.get(session_id if isinstance(session_id, str) else "", owner)
-        except SessionNotYours as err:
+            with self.sessions.existing(agent, session_id if isinstance(session_id, str) else "", owner) as s:
+                if s is None:
+                    raise gr.Error(unknown)
+                return str(s.feedback(int(movie_id), signal, source="button"))
+        except (SessionNotYours, StoreError) as err:
             raise gr.Error(str(err)) from None
-        if session is None:
-            raise gr.Error(f"Unknown session_id {str(session_id)[:64]!r}; call /chat first.")
-        return session.feedback(int(movie_id), signal, source="button")

@@ -135,7 +135,14 @@ def test_export_and_delete_touch_only_the_owner(store: FeedbackStore, hasher: Ha
     assert [m["content"] for m in data["messages"]] == ["hi from sam"]
     assert "password_hash" not in str(data)
     before = counts(store)
-    assert acc.delete(sam.token) == {"user": 1, "account": 1, "sessions": 1, "messages": 1, "feedback": 1}
+    assert acc.delete(sam.token) == {
+        "user": 1,
+        "account": 1,
+        "sessions": 1,
+        "messages": 1,
+        "feedback": 1,
+        "conversations": 0,
+    }
     assert counts(store) == {t: n - 1 for t, n in before.items()}
     assert store.count_user_rows("ana") == {
         "user": 1,
@@ -143,6 +150,7 @@ def test_export_and_delete_touch_only_the_owner(store: FeedbackStore, hasher: Ha
         "sessions": 1,
         "messages": 1,
         "feedback": 1,
+        "conversations": 0,
     }
     with pytest.raises(AuthError):
         acc.export(sam.token)

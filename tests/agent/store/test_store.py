@@ -32,7 +32,7 @@ def test_migrations_create_schema_from_empty(db_url: str) -> None:
         insp = inspect(s.engine)
         assert set(insp.get_table_names()) >= TABLES
         with s.engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0002"
+            assert MigrationContext.configure(conn).get_current_revision() == "0003"
             # the migration builds exactly what the models describe
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 
@@ -42,7 +42,7 @@ def test_migrations_are_idempotent(db_url: str) -> None:
         first = s.add_feedback("u", "s", 1, "liked")
     for _ in range(2):  # reopening and re-running migrations changes nothing and keeps the data
         with FeedbackStore.open(db_url) as s:
-            assert migrate(s.engine) == "0002"
+            assert migrate(s.engine) == "0003"
             with s.engine.begin() as conn:
                 command.upgrade(alembic_config(conn), "head")
             assert [e.id for e in s.feedback_events()] == [first]
@@ -65,7 +65,7 @@ def test_concurrent_opens_migrate_once(db_url: str) -> None:
         th.join()
     assert errors == []
     with FeedbackStore.open(db_url) as s, s.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0002"
+        assert MigrationContext.configure(conn).get_current_revision() == "0003"
 
 
 # -- (f) profiles ----------------------------------------------------------------------------------------
