@@ -44,13 +44,17 @@ class IndexConfig(BaseModel):
     ef_search: int = 800
     max_neighbors: int = 32
     batch_size: int = 1000
-    # Filtered-search planner (Chroma's metadata `where` costs 15-130 ms here, HNSW alone ~2 ms):
-    # filters admitting at most `exact_max_admitted` movies are scored exactly over that subset; broad
-    # ones post-filter an over-fetched unfiltered HNSW result needing at most `postfilter_max_k`
-    # neighbours (if too few pass, the subset is scored exactly); anything else runs in Chroma's `where`.
-    # exact_max_admitted=0 disables exact scoring; both 0: every filter runs in Chroma's `where`.
+    # Filtered-search planner (Chroma's metadata `where` costs 15-130 ms at 9.7k movies and 2-3 s at
+    # 100k; HNSW alone ~2 ms): filters admitting at most `exact_max_admitted` movies are scored exactly
+    # over that subset of the in-memory item matrix; broad ones post-filter an over-fetched unfiltered
+    # HNSW result needing at most `postfilter_max_k` neighbours (if too few pass, the subset is scored
+    # exactly when it has at most `exact_max_rows` movies, else the fetch is widened); selective filters
+    # beyond `postfilter_max_k` are scored exactly up to `exact_max_rows` admitted movies; anything else
+    # runs in Chroma's `where`. exact_max_admitted=0 disables exact scoring; both 0: every filter runs
+    # in Chroma's `where`.
     exact_max_admitted: int = 3000
-    postfilter_max_k: int = 2000
+    postfilter_max_k: int = 4000
+    exact_max_rows: int = 60_000
 
     @property
     def embeddings_dir(self) -> Path:
@@ -85,11 +89,13 @@ class MovieIndex(VectorSearch):
         *,
         rebuild: bool = False,
         progress: bool = True,
+        vectors: np.ndarray | None = None,
     ) -> MovieIndex:
         """Reuse the collection if its fingerprint and count match the catalogue, else (re)build it.
 
         Corrupt index files raise :class:`IndexCorruptError` unless ``rebuild`` is set, in which case the
-        index folder is wiped and rebuilt.
+        index folder is wiped and rebuilt. ``vectors`` (rows aligned with ``catalogue.ids``) are indexed
+        instead of encoding the catalogue (benchmarks on generated catalogues) and kept for exact scoring.
         """
         fingerprint = index_fingerprint(config, catalogue, encoder)
         try:
@@ -108,8 +114,11 @@ class MovieIndex(VectorSearch):
             client = _connect(config)
             collection = None
         if collection is None:
-            collection = _build(client, config, catalogue, encoder, fingerprint, progress)
-        return cls(config, catalogue, encoder, client, collection)
+            collection = _build(client, config, catalogue, encoder, fingerprint, progress, vectors)
+        index = cls(config, catalogue, encoder, client, collection)
+        if vectors is not None:
+            index._vectors = _unit_rows(vectors)
+        return index
 
     def __len__(self) -> int:
         return int(self._collection.count())
@@ -139,16 +148,25 @@ class MovieIndex(VectorSearch):
         wanted = min(n, n_admitted - n_excluded)
         if wanted <= 0:
             return ScoredList(meta={"retriever": "chroma", "strategy": "empty"})
-        if n_admitted <= self.config.exact_max_admitted:
+        cfg = self.config
+        exact_ok = cfg.exact_max_admitted > 0
+        if exact_ok and n_admitted <= cfg.exact_max_admitted:
             return self._exact_subset(query, admitted, excluded, n)
         k = min(total, math.ceil((n + n_excluded) * total / n_admitted * 1.25) + 20)
-        if k <= self.config.postfilter_max_k:
-            ids, scores = self._query(query, k, None)
-            result = self._result(ids, scores, excluded, admitted, n, "postfilter")
-            if len(result) >= wanted:
-                return result
-            if self.config.exact_max_admitted > 0:  # the query's neighbourhood is mostly filtered out
-                return self._exact_subset(query, admitted, excluded, n, "postfilter+exact")
+        small = exact_ok and n_admitted <= cfg.exact_max_rows
+        if k <= cfg.postfilter_max_k:
+            while True:
+                ids, scores = self._query(query, k, None)
+                result = self._result(ids, scores, excluded, admitted, n, "postfilter")
+                if len(result) >= wanted:
+                    return result
+                if small:  # the query's neighbourhood is mostly filtered out
+                    return self._exact_subset(query, admitted, excluded, n, "postfilter+exact")
+                if k >= min(total, cfg.postfilter_max_k):
+                    break
+                k = min(total, cfg.postfilter_max_k, 4 * k)  # widen the over-fetch
+        elif small:
+            return self._exact_subset(query, admitted, excluded, n)
         where = where_clause(filters, self.mask.genres)
         ids, scores = self._query(query, min(total, n + n_excluded), where)
         return self._result(ids, scores, excluded, None, n, "where")
@@ -166,6 +184,10 @@ class MovieIndex(VectorSearch):
             allowed[self.catalogue.rows(excluded)] = False
         rows = np.flatnonzero(allowed)
         scores = self.vectors()[rows] @ (query / (np.linalg.norm(query) or 1.0))
+        if len(rows) > n > 0:  # keep the top n and every score tied with the n-th, then sort those
+            cut = np.partition(scores, len(scores) - n)[len(scores) - n]
+            head = np.flatnonzero(scores >= cut)
+            rows, scores = rows[head], scores[head]
         order = np.lexsort((rows, -scores))[:n]  # by score, ties by ascending id
         return ScoredList(
             ids=tuple(int(i) for i in self.catalogue.ids[rows[order]]),
@@ -174,14 +196,33 @@ class MovieIndex(VectorSearch):
         )
 
     def vectors(self) -> np.ndarray:
-        """The indexed vectors as unit rows aligned with ``catalogue.ids`` (read from Chroma once)."""
+        """The indexed vectors as unit rows aligned with ``catalogue.ids``.
+
+        Kept from the build, else read from the embeddings cache, else from Chroma in pages (once).
+        """
         if self._vectors is None:
-            got = self._collection.get(include=["embeddings"])
-            matrix = np.zeros((len(self.catalogue), len(got["embeddings"][0])), dtype=np.float32)
-            matrix[self.catalogue.rows(int(i) for i in got["ids"])] = np.asarray(got["embeddings"])
-            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            self._vectors = matrix / np.where(norms == 0, 1, norms)
+            self._vectors = _unit_rows(self._load_vectors())
         return self._vectors
+
+    def _load_vectors(self) -> np.ndarray:
+        path = (
+            self.config.embeddings_dir
+            / f"embeddings-{embeddings_fingerprint(self.catalogue, self.encoder)}.npy"
+        )
+        with contextlib.suppress(OSError, ValueError):
+            cached = np.load(path)
+            if cached.shape[0] == len(self.catalogue):
+                return np.asarray(cached, dtype=np.float32)
+        matrix: np.ndarray | None = None
+        page = max(1, int(self.config.batch_size) * 10)
+        for offset in range(0, len(self.catalogue), page):
+            got = self._collection.get(include=["embeddings"], limit=page, offset=offset)
+            if not len(got["ids"]):
+                break
+            if matrix is None:
+                matrix = np.zeros((len(self.catalogue), len(got["embeddings"][0])), dtype=np.float32)
+            matrix[self.catalogue.rows(int(i) for i in got["ids"])] = np.asarray(got["embeddings"])
+        return matrix if matrix is not None else np.zeros((len(self.catalogue), 0), dtype=np.float32)
 
     def _query(self, vec: np.ndarray, k: int, where: dict[str, Any] | None) -> tuple[list[int], list[float]]:
         res = self._collection.query(query_embeddings=[vec], n_results=k, where=where, include=["distances"])
@@ -216,6 +257,11 @@ def index_fingerprint(config: IndexConfig, catalogue: Catalogue, encoder: Encode
         f"{embeddings_fingerprint(catalogue, encoder)}-v{INDEX_FORMAT_VERSION}"
         f"-ef{config.ef_construction}-m{config.max_neighbors}"
     )
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.asarray(matrix / np.where(norms == 0, 1, norms), dtype=np.float32)
 
 
 def _one_line(err: BaseException) -> str:
@@ -292,11 +338,13 @@ def _build(
     encoder: Encoder,
     fingerprint: str,
     progress: bool,
+    vectors: np.ndarray | None = None,
 ) -> Any:
     from tqdm import tqdm
 
     log.info("building vector index %s over %d movies", config.collection, len(catalogue))
-    vectors = catalogue_embeddings(catalogue, encoder, config.embeddings_dir, progress=progress)
+    if vectors is None:
+        vectors = catalogue_embeddings(catalogue, encoder, config.embeddings_dir, progress=progress)
     collection = client.create_collection(
         config.collection,
         configuration={

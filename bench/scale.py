@@ -1,0 +1,312 @@
+"""Catalogue growth: a Chroma server over 10k, 100k and 1M synthetic movies, through the product's index.
+
+    python bench/scale.py --items 10000 100000 1000000 [--queries 100] [--out-dir out/scale]
+
+For each size the bench generates a synthetic catalogue (``bench/scale_data.py``: real all-MiniLM-L6-v2
+vectors of ml-latest-small movies mixed pairwise plus Gaussian noise, stated as such), starts its own
+``chroma run`` server on 127.0.0.1, builds the index through :class:`retrieval.index.MovieIndex`
+(HTTP, or ``--ingest persistent``: the in-process client writes the folder, then the server serves it)
+and measures:
+
+- build time (generation excluded) and ingestion rate; peak resident memory of the process holding the
+  HNSW index during the build (the server, or the build child) and of the server after the queries;
+- unfiltered and filtered query p50/p95 (``MovieIndex.search_vector``, n=200, the filter mix of
+  ``bench/retrieval.py``) and the planner's strategy counts;
+- recall@200 of both against exact numpy search over the same vectors and filters;
+- retrieve+rerank p95: encode the text, search (half filtered), rerank the 200 candidates with the
+  popularity ranker (:class:`ranking.base.ScorerRanker`, MMR on), no LLM.
+
+Writes ``scale.md`` (growth table) and ``scale.png`` (log-log plot) to ``--out-dir``; the last line of
+stdout is ``{"sizes": [{"items", "build_s", "p95_ms", "recall_at_200", "turn_p95_ms", ...}, ...]}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import logging
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make the repository and bench/ importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scale_data import ChromaServer, Synthetic, exact_top, synthesize, unit
+
+from retrieval.embeddings import Encoder, catalogue_embeddings
+from retrieval.index import IndexConfig, MovieIndex
+from retrieval.types import Filters
+
+_spec = importlib.util.spec_from_file_location("bench_retrieval", Path(__file__).with_name("retrieval.py"))
+assert _spec is not None and _spec.loader is not None
+_bench_retrieval = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bench_retrieval)  # bench/retrieval.py: its queries and filter mix
+FILTER_SETS: list[Filters] = _bench_retrieval.FILTER_SETS
+queries = _bench_retrieval.queries
+load_full_catalogue = _bench_retrieval.load_full_catalogue
+
+log = logging.getLogger("scale")
+N = 200
+
+
+def _pct(values: Sequence[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 2) if len(values) else float("nan")
+
+
+def _config(args: argparse.Namespace, path: Path, url: str | None) -> IndexConfig:
+    return IndexConfig(
+        path=path,
+        chroma_url=url,
+        ef_construction=args.ef_construction,
+        ef_search=args.ef_search,
+        max_neighbors=args.m,
+        batch_size=args.batch_size,
+    )
+
+
+def base_set(args: argparse.Namespace, encoder: Encoder) -> tuple[Any, np.ndarray]:
+    """The real encoded set: ml-latest-small and its MiniLM vectors (from the embeddings cache)."""
+    redial = args.redial_dir if args.redial_dir.is_dir() else None
+    catalogue = load_full_catalogue(args.ml_dir, redial)
+    return catalogue, catalogue_embeddings(catalogue, encoder, args.embeddings_cache, progress=True)
+
+
+def build_child(argv: Sequence[str]) -> int:
+    """``--_build DIR N``: the in-process (persistent client) build, run in a child to measure its memory."""
+    args = parse(argv)
+    encoder = Encoder()
+    base, base_vecs = base_set(args, encoder)
+    synth = synthesize(base, base_vecs, args.n_child, args.seed)
+    start = time.perf_counter()
+    index = MovieIndex.open(_config(args, args.child_dir, None), synth.catalogue, encoder,
+                            progress=False, vectors=synth.vectors)  # fmt: skip
+    count = len(index)
+    index.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"build_s": time.perf_counter() - start, "count": count, "peak_mb": round(peak, 1)}))
+    return 0
+
+
+def build(args: argparse.Namespace, synth: Synthetic, work: Path, encoder: Encoder) -> dict[str, Any]:
+    """Build the index for ``synth`` on a fresh server; returns the open index, server and build figures."""
+    work.mkdir(parents=True, exist_ok=True)
+    n = len(synth.catalogue)
+    child_peak, built_in = float("nan"), 0.0
+    if args.ingest == "persistent":
+        cmd = [sys.executable, __file__, *sys.argv[1:], "--_build", str(work / "chroma"), str(n)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        child = json.loads(out.strip().splitlines()[-1])
+        child_peak = child["peak_mb"]
+        built_in = float(child["build_s"])  # the child's own figure: its data generation excluded
+    server = ChromaServer(work / "chroma", work / "chroma.log")
+    t0 = time.perf_counter()
+    index = MovieIndex.open(_config(args, work / "local", server.url), synth.catalogue, encoder,
+                            progress=args.progress, vectors=synth.vectors)  # fmt: skip
+    index.search_vector(synth.vectors[0], None, (), N)  # the first query: the index is usable
+    build_s = (time.perf_counter() - t0) if args.ingest == "http" else built_in + time.perf_counter() - t0
+    return {
+        "index": index,
+        "server": server,
+        "build_s": round(build_s, 1),
+        "ingest_items_per_s": round(n / build_s, 1),
+        "build_peak_mb": server.peak_rss_mb() if args.ingest == "http" else child_peak,
+    }
+
+
+def measure(
+    args: argparse.Namespace, synth: Synthetic, index: MovieIndex, texts: list[str], vecs: np.ndarray
+) -> dict[str, Any]:
+    """Query latencies, strategies, recall@200 against exact search and retrieve+rerank latency."""
+    from ranking.base import ScorerRanker
+    from ranking.baselines import Popularity
+
+    unit_vecs = unit(synth.vectors)
+    lat: dict[str, list[float]] = {"unfiltered": [], "filtered": [], "turn": []}
+    rec: dict[str, list[float]] = {"unfiltered": [], "filtered": []}
+    strategies: dict[str, int] = {}
+    for vec in vecs[:5]:  # warm-up
+        index.search_vector(vec, FILTER_SETS[0], (), N)
+    for i, vec in enumerate(vecs):
+        for label in ("unfiltered", "filtered"):
+            filters = FILTER_SETS[i % len(FILTER_SETS)] if label == "filtered" else None
+            t = time.perf_counter()
+            got = index.search_vector(vec, filters, (), N)
+            lat[label].append((time.perf_counter() - t) * 1000)
+            strategies[got.meta["strategy"]] = strategies.get(got.meta["strategy"], 0) + (label == "filtered")
+            admitted = None if filters is None else index.mask(filters)
+            want = exact_top(unit_vecs, vec, admitted, N)
+            rows = set(index.catalogue.rows(got.ids).tolist()) if got.ids else set()
+            rec[label].append(len(rows & want) / len(want) if want else 1.0)
+    ranker = ScorerRanker(Popularity(synth.log_pop), synth.catalogue.ids, index.vectors(),
+                          log_pop=synth.log_pop)  # fmt: skip
+    rng = np.random.default_rng(1)
+    for i, text in enumerate(texts):
+        turn_filters = FILTER_SETS[i % len(FILTER_SETS)] if i % 2 else None
+        liked = [int(x) for x in synth.catalogue.ids[rng.integers(0, len(synth.catalogue), 3)]]
+        t = time.perf_counter()
+        cands = index.search(text, turn_filters, liked, N)
+        ranked = ranker.score(liked, [], cands.ids, cands.scores)
+        lat["turn"].append((time.perf_counter() - t) * 1000)
+        assert len(ranked) > 0
+    both = lat["unfiltered"] + lat["filtered"]
+    return {
+        "p50_ms": _pct(both, 50),
+        "p95_ms": _pct(both, 95),
+        "unfiltered_p50_ms": _pct(lat["unfiltered"], 50),
+        "unfiltered_p95_ms": _pct(lat["unfiltered"], 95),
+        "filtered_p50_ms": _pct(lat["filtered"], 50),
+        "filtered_p95_ms": _pct(lat["filtered"], 95),
+        "recall_unfiltered": round(float(np.mean(rec["unfiltered"])), 4),
+        "recall_filtered": round(float(np.mean(rec["filtered"])), 4),
+        "recall_at_200": round(float(min(np.mean(rec["unfiltered"]), np.mean(rec["filtered"]))), 4),
+        "turn_p50_ms": _pct(lat["turn"], 50),
+        "turn_p95_ms": _pct(lat["turn"], 95),
+        "strategies": strategies,
+    }
+
+
+def one_size(args: argparse.Namespace, base: Any, base_vecs: np.ndarray, n: int, encoder: Encoder,
+             texts: list[str], vecs: np.ndarray, work: Path) -> dict[str, Any]:  # fmt: skip
+    """Every figure for one catalogue size."""
+    t = time.perf_counter()
+    synth = synthesize(base, base_vecs, n, args.seed)
+    gen_s = time.perf_counter() - t
+    log.warning("size %d: generated in %.1f s; building (%s ingest)", n, gen_s, args.ingest)
+    built = build(args, synth, work / str(n), encoder)
+    index, server = built.pop("index"), built.pop("server")
+    try:
+        log.warning("size %d: built in %.1f s; querying", n, built["build_s"])
+        figures = measure(args, synth, index, texts, vecs)
+        figures["server_peak_mb"] = server.peak_rss_mb()
+    finally:
+        server.stop()
+    settings = {k: getattr(args, k) for k in ("ingest", "batch_size", "ef_construction", "ef_search", "m")}
+    row = {"items": n, **built, **figures, "settings": settings, "load_avg": os.getloadavg()}
+    log.warning("size %d: %s", n, json.dumps(row))
+    return row
+
+
+def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """The growth table (markdown), one row per size with the settings it ran under."""
+    head = (
+        "| items | build s | items/s | build peak MiB | server peak MiB | unfiltered p50/p95 ms "
+        "| filtered p50/p95 ms | recall@200 unfilt./filt. | retrieve+rerank p50/p95 ms "
+        "| filtered strategies | M/efC/efS, ingest | load avg (1 min) |"
+    )
+    lines = [
+        f"{args.queries} queries per size, n=200; synthetic vectors = real all-MiniLM-L6-v2 vectors of "
+        f"ml-latest-small mixed pairwise plus Gaussian noise (bench/scale_data.py).",
+        "",
+        head,
+        "|" + "---|" * (head.count("|") - 1),
+    ]
+    for r in rows:
+        st = r.get("settings", {})
+        lines.append(
+            f"| {r['items']:,} | {r['build_s']} | {r['ingest_items_per_s']} | {r['build_peak_mb']} "
+            f"| {r['server_peak_mb']} | {r['unfiltered_p50_ms']} / {r['unfiltered_p95_ms']} "
+            f"| {r['filtered_p50_ms']} / {r['filtered_p95_ms']} "
+            f"| {r['recall_unfiltered']} / {r['recall_filtered']} | {r['turn_p50_ms']} / {r['turn_p95_ms']} "
+            f"| {r['strategies']} | {st.get('m')}/{st.get('ef_construction')}/{st.get('ef_search')}, "
+            f"{st.get('ingest')} | {round(r.get('load_avg', [float('nan')])[0], 2)} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> str:
+    """Log-log plot of p95 latencies against catalogue size, with a linear-growth guide."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed: no plot"
+    x = [r["items"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, label in (("unfiltered_p95_ms", "unfiltered p95"), ("filtered_p95_ms", "filtered p95"),
+                       ("turn_p95_ms", "retrieve+rerank p95")):  # fmt: skip
+        ax.plot(x, [r[key] for r in rows], marker="o", label=label)
+    first = rows[0]["turn_p95_ms"]
+    ax.plot(x, [first * xi / x[0] for xi in x], "k:", label="linear growth")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("catalogue size (synthetic movies)")
+    ax.set_ylabel("ms")
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return str(path)
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    data = Path(os.environ.get("REELCHAT_DATA_DIR", "/work/shared/data"))
+    cache = Path(os.environ.get("REELCHAT_CACHE_DIR", Path.home() / ".cache" / "reelchat"))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--items", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ingest", choices=("http", "persistent"), default="http")
+    ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument("--ef-construction", type=int, default=200)
+    ap.add_argument("--ef-search", type=int, default=1600)
+    ap.add_argument("--m", type=int, default=32)
+    ap.add_argument("--ml-dir", type=Path, default=data / "ml-latest-small")
+    ap.add_argument("--redial-dir", type=Path, default=data / "redial-ievalm")
+    ap.add_argument("--embeddings-cache", type=Path, default=cache / "embeddings")
+    ap.add_argument("--work-dir", type=Path, help="keep the Chroma folders here (default: a temp dir)")
+    ap.add_argument("--out-dir", type=Path, default=Path("out/scale"))
+    ap.add_argument("--include", type=Path, nargs="*", default=[],
+                    help="scale.json files of earlier runs: their sizes join the table and plot")  # fmt: skip
+    ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--_build", nargs=2, dest="child", metavar=("DIR", "N"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        args.child_dir, args.n_child = Path(args.child[0]), int(args.child[1])
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    if args.child:
+        return build_child(argv if argv is not None else sys.argv[1:])
+    encoder = Encoder()
+    base, base_vecs = base_set(args, encoder)
+    texts = queries(args.queries)
+    vecs = encoder.encode(texts)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="reelchat-scale-", dir=args.work_dir) as tmp:
+        for n in args.items:
+            rows.append(one_size(args, base, base_vecs, n, encoder, texts, vecs, Path(tmp)))
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / f"scale-{'-'.join(map(str, args.items))}.json").write_text(json.dumps(rows, indent=1))
+    for path in args.include:  # earlier runs (each row keeps its own settings)
+        rows += [r for r in json.loads(path.read_text()) if r["items"] not in args.items]
+    rows.sort(key=lambda r: r["items"])
+    md = table(rows, args)
+    (args.out_dir / "scale.md").write_text(md + "\n")
+    print(md)
+    print(plot(rows, args.out_dir / "scale.png"))
+    keys = ("items", "build_s", "p95_ms", "recall_at_200", "turn_p95_ms")
+    print(json.dumps({"sizes": [{**{k: r[k] for k in keys}, **r} for r in rows]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
