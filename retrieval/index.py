@@ -45,15 +45,16 @@ class IndexConfig(BaseModel):
     max_neighbors: int = 32
     batch_size: int = 1000
     # Filtered-search planner (Chroma's metadata `where` costs 15-130 ms at 9.7k movies and 2-3 s at
-    # 100k; HNSW alone ~2 ms): filters admitting at most `exact_max_admitted` movies are scored exactly
-    # over that subset of the in-memory item matrix; broad ones post-filter an over-fetched unfiltered
-    # HNSW result needing at most `postfilter_max_k` neighbours (if too few pass, the subset is scored
-    # exactly when it has at most `exact_max_rows` movies, else the fetch is widened); selective filters
-    # beyond `postfilter_max_k` are scored exactly up to `exact_max_rows` admitted movies; anything else
-    # runs in Chroma's `where`. exact_max_admitted=0 disables exact scoring; both 0: every filter runs
-    # in Chroma's `where`.
+    # 100k; HNSW alone ~2 ms). Filters admitting at most `exact_max_admitted` movies are scored exactly
+    # over that subset of the in-memory item matrix. Broad ones post-filter an over-fetched unfiltered
+    # HNSW result of k = n / (admitted share) * 1.25 neighbours; if too few pass, the subset is scored
+    # exactly when it has at most `exact_max_rows` movies, else the over-fetch is widened (4x, up to 4x
+    # max(k, postfilter_max_k)). Filters needing k > `postfilter_max_k` are scored exactly when they
+    # admit at most `exact_max_rows` movies, else post-filtered all the same (at scale that beats
+    # Chroma's `where`). `where` runs only when post-filtering is off (postfilter_max_k=0) or the widest
+    # over-fetch fell short. exact_max_admitted=0 disables exact scoring.
     exact_max_admitted: int = 3000
-    postfilter_max_k: int = 4000
+    postfilter_max_k: int = 2000
     exact_max_rows: int = 60_000
 
     @property
@@ -154,7 +155,10 @@ class MovieIndex(VectorSearch):
             return self._exact_subset(query, admitted, excluded, n)
         k = min(total, math.ceil((n + n_excluded) * total / n_admitted * 1.25) + 20)
         small = exact_ok and n_admitted <= cfg.exact_max_rows
-        if k <= cfg.postfilter_max_k:
+        if k > cfg.postfilter_max_k and small:
+            return self._exact_subset(query, admitted, excluded, n)
+        if cfg.postfilter_max_k > 0:
+            cap = min(total, 4 * max(k, cfg.postfilter_max_k))
             while True:
                 ids, scores = self._query(query, k, None)
                 result = self._result(ids, scores, excluded, admitted, n, "postfilter")
@@ -162,11 +166,9 @@ class MovieIndex(VectorSearch):
                     return result
                 if small:  # the query's neighbourhood is mostly filtered out
                     return self._exact_subset(query, admitted, excluded, n, "postfilter+exact")
-                if k >= min(total, cfg.postfilter_max_k):
+                if k >= cap:
                     break
-                k = min(total, cfg.postfilter_max_k, 4 * k)  # widen the over-fetch
-        elif small:
-            return self._exact_subset(query, admitted, excluded, n)
+                k = min(cap, 4 * k)  # widen the over-fetch
         where = where_clause(filters, self.mask.genres)
         ids, scores = self._query(query, min(total, n + n_excluded), where)
         return self._result(ids, scores, excluded, None, n, "where")

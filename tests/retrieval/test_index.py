@@ -172,8 +172,9 @@ def test_filter_mask_equals_admits(catalogue, filters) -> None:
         {"exact_max_admitted": 0, "postfilter_max_k": 0},
         {"exact_max_admitted": 0, "postfilter_max_k": 2000},
         {"exact_max_admitted": 3000},
+        {"exact_max_admitted": 0, "postfilter_max_k": 1},
     ],
-    ids=["where", "postfilter", "exact-subset"],
+    ids=["where", "postfilter", "exact-subset", "postfilter-beyond-max-k"],
 )
 def test_filters_run_against_catalogue_facts(tmp_path, catalogue, encoder, plan) -> None:
     index = MovieIndex.open(config_at(tmp_path, **plan), catalogue, encoder, progress=False)
@@ -182,6 +183,8 @@ def test_filters_run_against_catalogue_facts(tmp_path, catalogue, encoder, plan)
         assert set(got.ids) == {m.movie_id for m in catalogue if filters.admits(m)}, filters
         if got.ids and not any(plan.values()):
             assert got.meta["strategy"] == "where"
+        if got.ids and plan.get("postfilter_max_k") == 1:  # large catalogues: never Chroma's `where`
+            assert got.meta["strategy"] == "postfilter"
     horror_free = index.search("scary monsters", Filters(genres_excluded=("Horror",)), n=3)
     assert all("Horror" not in catalogue.get(i).genres for i in horror_free.ids)
     recent = index.search("anything", Filters(year_min=2000), exclude_ids=[5], n=10)
