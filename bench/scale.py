@@ -9,7 +9,8 @@ vectors of ml-latest-small movies mixed pairwise plus Gaussian noise, stated as 
 and measures:
 
 - build time (generation excluded) and ingestion rate; peak resident memory of the process holding the
-  HNSW index during the build (the server, or the build child) and of the server after the queries;
+  HNSW index during the build (the server; with ``persistent``, the bench itself, generated data
+  included) and of the server after the queries;
 - unfiltered and filtered query p50/p95 (``MovieIndex.search_vector``, n=200, the filter mix of
   ``bench/retrieval.py``) and the planner's strategy counts;
 - recall@200 of both against exact numpy search over the same vectors and filters;
@@ -28,7 +29,6 @@ import json
 import logging
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -82,33 +82,18 @@ def base_set(args: argparse.Namespace, encoder: Encoder) -> tuple[Any, np.ndarra
     return catalogue, catalogue_embeddings(catalogue, encoder, args.embeddings_cache, progress=True)
 
 
-def build_child(argv: Sequence[str]) -> int:
-    """``--_build DIR N``: the in-process (persistent client) build, run in a child to measure its memory."""
-    args = parse(argv)
-    encoder = Encoder()
-    base, base_vecs = base_set(args, encoder)
-    synth = synthesize(base, base_vecs, args.n_child, args.seed)
-    start = time.perf_counter()
-    index = MovieIndex.open(_config(args, args.child_dir, None), synth.catalogue, encoder,
-                            progress=False, vectors=synth.vectors)  # fmt: skip
-    count = len(index)
-    index.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"build_s": time.perf_counter() - start, "count": count, "peak_mb": round(peak, 1)}))
-    return 0
-
-
 def build(args: argparse.Namespace, synth: Synthetic, work: Path, encoder: Encoder) -> dict[str, Any]:
     """Build the index for ``synth`` on a fresh server; returns the open index, server and build figures."""
     work.mkdir(parents=True, exist_ok=True)
     n = len(synth.catalogue)
-    child_peak, built_in = float("nan"), 0.0
-    if args.ingest == "persistent":
-        cmd = [sys.executable, __file__, *sys.argv[1:], "--_build", str(work / "chroma"), str(n)]
-        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout  # stderr: the log
-        child = json.loads(out.strip().splitlines()[-1])
-        child_peak = child["peak_mb"]
-        built_in = float(child["build_s"])  # the child's own figure: its data generation excluded
+    built_in, local_peak = 0.0, float("nan")
+    if args.ingest == "persistent":  # in-process client writes the folder; the server then serves it
+        t = time.perf_counter()
+        local = MovieIndex.open(_config(args, work / "chroma", None), synth.catalogue, encoder,
+                                progress=args.progress, vectors=synth.vectors)  # fmt: skip
+        local.close()
+        built_in = time.perf_counter() - t
+        local_peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     server = ChromaServer(work / "chroma", work / "chroma.log")
     t0 = time.perf_counter()
     index = MovieIndex.open(_config(args, work / "local", server.url), synth.catalogue, encoder,
@@ -120,7 +105,8 @@ def build(args: argparse.Namespace, synth: Synthetic, work: Path, encoder: Encod
         "server": server,
         "build_s": round(build_s, 1),
         "ingest_items_per_s": round(n / build_s, 1),
-        "build_peak_mb": server.peak_rss_mb() if args.ingest == "http" else child_peak,
+        # http: the server's peak; persistent: this process's (the generated catalogue included)
+        "build_peak_mb": server.peak_rss_mb() if args.ingest == "http" else local_peak,
     }
 
 
@@ -308,11 +294,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--include", type=Path, nargs="*", default=[],
                     help="scale.json files of earlier runs: their sizes join the table and plot")  # fmt: skip
     ap.add_argument("--progress", action="store_true")
-    ap.add_argument("--_build", nargs=2, dest="child", metavar=("DIR", "N"), help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
-    if args.child:
-        args.child_dir, args.n_child = Path(args.child[0]), int(args.child[1])
-    return args
+    return ap.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -320,8 +302,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    if args.child:
-        return build_child(argv if argv is not None else sys.argv[1:])
     import torch
 
     torch.set_num_threads(args.torch_threads)  # 2 threads on 2 busy cores: 1.5 s per query, not 50 ms
