@@ -24,6 +24,8 @@ stdout is ``{"sizes": [{"items", "build_s", "p95_ms", "recall_at_200", "turn_p95
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import importlib.util
 import json
 import logging
@@ -32,7 +34,7 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,20 @@ load_full_catalogue = _bench_retrieval.load_full_catalogue
 
 log = logging.getLogger("scale")
 N = 200
+
+
+@contextlib.contextmanager
+def quiet(lock: Path | None) -> Iterator[None]:
+    """Hold the machine's quiet lock (``flock``) while timing, if one is given."""
+    if lock is None:
+        yield
+        return
+    with lock.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _pct(values: Sequence[float], q: float) -> float:
@@ -87,6 +103,12 @@ def build(args: argparse.Namespace, synth: Synthetic, work: Path, encoder: Encod
     work.mkdir(parents=True, exist_ok=True)
     n = len(synth.catalogue)
     built_in, local_peak = 0.0, float("nan")
+    done = work / "build.json"
+    if done.exists():  # --keep: a finished build of this size; its folder is reused (same fingerprint)
+        server = ChromaServer(work / "chroma", work / "chroma.log")
+        index = MovieIndex.open(_config(args, work / "local", server.url), synth.catalogue, encoder,
+                                progress=args.progress, vectors=synth.vectors)  # fmt: skip
+        return {"index": index, "server": server, **json.loads(done.read_text()), "reused_build": True}
     if args.ingest == "persistent":  # in-process client writes the folder; the server then serves it
         t = time.perf_counter()
         local = MovieIndex.open(_config(args, work / "chroma", None), synth.catalogue, encoder,
@@ -100,14 +122,15 @@ def build(args: argparse.Namespace, synth: Synthetic, work: Path, encoder: Encod
                             progress=args.progress, vectors=synth.vectors)  # fmt: skip
     index.search_vector(synth.vectors[0], None, (), N)  # the first query: the index is usable
     build_s = (time.perf_counter() - t0) if args.ingest == "http" else built_in + time.perf_counter() - t0
-    return {
-        "index": index,
-        "server": server,
+    figures = {
         "build_s": round(build_s, 1),
         "ingest_items_per_s": round(n / build_s, 1),
         # http: the server's peak; persistent: this process's (the generated catalogue included)
         "build_peak_mb": server.peak_rss_mb() if args.ingest == "http" else local_peak,
+        "build_load_avg": os.getloadavg(),
     }
+    done.write_text(json.dumps(figures))
+    return {"index": index, "server": server, **figures}
 
 
 def measure(
@@ -186,10 +209,14 @@ def one_size(args: argparse.Namespace, base: Any, base_vecs: np.ndarray, n: int,
                           log_pop=synth.log_pop)  # fmt: skip
     sweep: list[dict[str, Any]] = []
     truth: dict = {}
+    for i, vec in enumerate(vecs):  # exact answers first, outside the timed (locked) part
+        truth[i, "unfiltered"] = exact_top(synth.vectors, vec, None, N)
+        truth[i, "filtered"] = exact_top(synth.vectors, vec, index.mask(FILTER_SETS[i % len(FILTER_SETS)]), N)
+    current = None if built.get("reused_build") else args.ef_search[0]  # reused: ef of an earlier sweep
     try:
         log.warning("size %d: built in %.1f s; querying", n, built["build_s"])
         for ef in args.ef_search:
-            if ef != index.config.ef_search:  # a running server keeps the loaded index's ef: restart it
+            if ef != current:  # a running server keeps the loaded index's ef: restart it
                 index._collection.modify(configuration={"hnsw": {"ef_search": ef}})
                 server.stop()
                 server = ChromaServer(server.path, server.log)
@@ -200,7 +227,9 @@ def one_size(args: argparse.Namespace, base: Any, base_vecs: np.ndarray, n: int,
                     config, synth.catalogue, encoder, progress=False, vectors=synth.vectors
                 )
                 index.search_vector(vecs[0], None, (), N)
-            figures = measure(synth, index, ranker, texts, vecs, truth)
+                current = ef
+            with quiet(args.lock):
+                figures = measure(synth, index, ranker, texts, vecs, truth)
             figures.update(ef_search=ef, load_avg=os.getloadavg(), server_peak_mb=server.peak_rss_mb())
             log.warning("size %d, ef_search %d: %s", n, ef, json.dumps(figures))
             sweep.append(figures)
@@ -289,7 +318,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--ml-dir", type=Path, default=data / "ml-latest-small")
     ap.add_argument("--redial-dir", type=Path, default=data / "redial-ievalm")
     ap.add_argument("--embeddings-cache", type=Path, default=cache / "embeddings")
-    ap.add_argument("--work-dir", type=Path, help="keep the Chroma folders here (default: a temp dir)")
+    ap.add_argument("--work-dir", type=Path, help="temp dirs for the Chroma folders go here")
+    ap.add_argument("--keep", type=Path, help="build in DIR/SIZE and keep it; a later run reuses the build")
+    ap.add_argument("--lock", type=Path, help="flock this file while timing queries (/tmp/quiet.lock)")
     ap.add_argument("--out-dir", type=Path, default=Path("out/scale"))
     ap.add_argument("--include", type=Path, nargs="*", default=[],
                     help="scale.json files of earlier runs: their sizes join the table and plot")  # fmt: skip
@@ -310,9 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     texts = queries(args.queries)
     vecs = encoder.encode(texts)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="reelchat-scale-", dir=args.work_dir) as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(dir=args.work_dir)))
         for n in args.items:
-            rows.append(one_size(args, base, base_vecs, n, encoder, texts, vecs, Path(tmp)))
+            rows.append(one_size(args, base, base_vecs, n, encoder, texts, vecs, tmp))
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / f"scale-{'-'.join(map(str, args.items))}.json").write_text(json.dumps(rows, indent=1))
     for path in args.include:  # earlier runs (each row keeps its own settings)
