@@ -133,24 +133,43 @@ def build(args: argparse.Namespace, synth: Synthetic, work: Path, encoder: Encod
     return {"index": index, "server": server, **figures}
 
 
+class CpuClock:
+    """CPU seconds of this process plus the Chroma server: latency as a quiet machine would see it."""
+
+    def __init__(self, server: ChromaServer) -> None:
+        self.server = server
+
+    def __call__(self) -> float:
+        return time.process_time() + self.server.cpu_s()
+
+
 def measure(
-    synth: Synthetic, index: MovieIndex, ranker: Any, texts: list[str], vecs: np.ndarray, truth: dict
+    synth: Synthetic,
+    index: MovieIndex,
+    ranker: Any,
+    texts: list[str],
+    vecs: np.ndarray,
+    truth: dict,
+    cpu: CpuClock,
 ) -> dict[str, Any]:
     """Query latencies, strategies, recall@200 against exact search and retrieve+rerank latency.
 
-    ``truth`` caches the exact top 200 per query (it does not depend on the HNSW settings).
+    ``truth`` caches the exact top 200 per query (it does not depend on the HNSW settings). The
+    ``*_cpu_ms`` figures are the mean CPU time per query of the bench and the server together.
     """
     lat: dict[str, list[float]] = {"unfiltered": [], "filtered": [], "encode": [], "rr": [], "turn": []}
     rec: dict[str, list[float]] = {"unfiltered": [], "filtered": []}
     strategies: dict[str, int] = {}
     for vec in vecs[:5]:  # warm-up
         index.search_vector(vec, FILTER_SETS[0], (), N)
+    spent = {"unfiltered": 0.0, "filtered": 0.0, "turn": 0.0}
     for i, vec in enumerate(vecs):
         for label in ("unfiltered", "filtered"):
             filters = FILTER_SETS[i % len(FILTER_SETS)] if label == "filtered" else None
-            t = time.perf_counter()
+            c, t = cpu(), time.perf_counter()
             got = index.search_vector(vec, filters, (), N)
             lat[label].append((time.perf_counter() - t) * 1000)
+            spent[label] += cpu() - c
             if filters is not None:
                 strategies[got.meta["strategy"]] = strategies.get(got.meta["strategy"], 0) + 1
             if (i, label) not in truth:
@@ -165,10 +184,11 @@ def measure(
         liked = [int(x) for x in synth.catalogue.ids[rng.integers(0, len(synth.catalogue), 3)]]
         t0 = time.perf_counter()
         vec = index.encoder.encode([text])[0]
-        t1 = time.perf_counter()
+        t1, c = time.perf_counter(), cpu()
         cands = index.search_vector(vec, turn_filters, liked, N)
         ranked = ranker.score(liked, [], cands.ids, cands.scores)
         t2 = time.perf_counter()
+        spent["turn"] += cpu() - c
         assert len(ranked) > 0
         lat["encode"].append((t1 - t0) * 1000)
         lat["rr"].append((t2 - t1) * 1000)
@@ -189,6 +209,9 @@ def measure(
         "retrieve_rerank_p95_ms": _pct(lat["rr"], 95),
         "turn_p50_ms": _pct(lat["turn"], 50),
         "turn_p95_ms": _pct(lat["turn"], 95),
+        "unfiltered_cpu_ms": round(spent["unfiltered"] * 1000 / len(vecs), 1),
+        "filtered_cpu_ms": round(spent["filtered"] * 1000 / len(vecs), 1),
+        "retrieve_rerank_cpu_ms": round(spent["turn"] * 1000 / len(texts), 1),
         "strategies": strategies,
     }
 
@@ -229,7 +252,7 @@ def one_size(args: argparse.Namespace, base: Any, base_vecs: np.ndarray, n: int,
                 index.search_vector(vecs[0], None, (), N)
                 current = ef
             with quiet(args.lock):
-                figures = measure(synth, index, ranker, texts, vecs, truth)
+                figures = measure(synth, index, ranker, texts, vecs, truth, CpuClock(server))
             figures.update(ef_search=ef, load_avg=os.getloadavg(), server_peak_mb=server.peak_rss_mb())
             log.warning("size %d, ef_search %d: %s", n, ef, json.dumps(figures))
             sweep.append(figures)
@@ -238,8 +261,9 @@ def one_size(args: argparse.Namespace, base: Any, base_vecs: np.ndarray, n: int,
     best = next((f for f in sweep if f["recall_at_200"] >= 0.98), sweep[-1])
     settings = {k: getattr(args, k) for k in ("ingest", "batch_size", "ef_construction", "m")}
     row = {"items": n, **built, **best, "settings": {**settings, "ef_search": best["ef_search"]}}
-    row["ef_sweep"] = [{k: f[k] for k in ("ef_search", "p95_ms", "recall_unfiltered", "recall_filtered",
-                                          "turn_p95_ms")} for f in sweep]  # fmt: skip
+    keys = ("ef_search", "p95_ms", "recall_unfiltered", "recall_filtered", "retrieve_rerank_p95_ms",
+            "unfiltered_cpu_ms", "filtered_cpu_ms", "retrieve_rerank_cpu_ms")  # fmt: skip
+    row["ef_sweep"] = [{k: f[k] for k in keys} for f in sweep]
     log.warning("size %d: %s", n, json.dumps(row))
     return row
 
@@ -249,7 +273,8 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     head = (
         "| items | build s | items/s | build peak MiB | server peak MiB | unfiltered p50/p95 ms "
         "| filtered p50/p95 ms | recall@200 unfilt./filt. | retrieve+rerank p50/p95 ms "
-        "| turn p95 ms (+ encoding) | filtered strategies | M/efC/efS, ingest | load avg (1 min) |"
+        "| turn p95 ms (+ encoding) | CPU ms/query unfilt./filt./retr.+rerank | filtered strategies "
+        "| M/efC/efS, ingest | load avg (1 min) |"
     )
     lines = [
         f"{args.queries} queries per size, n=200; synthetic vectors = real all-MiniLM-L6-v2 vectors of "
@@ -266,6 +291,7 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"| {r['filtered_p50_ms']} / {r['filtered_p95_ms']} "
             f"| {r['recall_unfiltered']} / {r['recall_filtered']} "
             f"| {r['retrieve_rerank_p50_ms']} / {r['retrieve_rerank_p95_ms']} | {r['turn_p95_ms']} "
+            f"| {r.get('unfiltered_cpu_ms')} / {r.get('filtered_cpu_ms')} / {r.get('retrieve_rerank_cpu_ms')} "
             f"| {r['strategies']} | {st.get('m')}/{st.get('ef_construction')}/{st.get('ef_search')}, "
             f"{st.get('ingest')} | {round(r.get('load_avg', [float('nan')])[0], 2)} |"
         )
@@ -285,8 +311,9 @@ def plot(rows: list[dict[str, Any]], path: Path) -> str:
     fig, ax = plt.subplots(figsize=(6, 4))
     for key, label in (("unfiltered_p95_ms", "unfiltered p95"), ("filtered_p95_ms", "filtered p95"),
                        ("retrieve_rerank_p95_ms", "retrieve+rerank p95"),
-                       ("turn_p95_ms", "encode+retrieve+rerank p95")):  # fmt: skip
-        ax.plot(x, [r[key] for r in rows], marker="o", label=label)
+                       ("turn_p95_ms", "encode+retrieve+rerank p95"),
+                       ("retrieve_rerank_cpu_ms", "retrieve+rerank mean CPU")):  # fmt: skip
+        ax.plot(x, [r.get(key, float("nan")) for r in rows], marker="o", label=label)
     first = rows[0]["retrieve_rerank_p95_ms"]
     ax.plot(x, [first * xi / x[0] for xi in x], "k:", label="linear growth")
     ax.set_xscale("log")
