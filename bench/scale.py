@@ -291,7 +291,8 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"| {r['filtered_p50_ms']} / {r['filtered_p95_ms']} "
             f"| {r['recall_unfiltered']} / {r['recall_filtered']} "
             f"| {r['retrieve_rerank_p50_ms']} / {r['retrieve_rerank_p95_ms']} | {r['turn_p95_ms']} "
-            f"| {r.get('unfiltered_cpu_ms')} / {r.get('filtered_cpu_ms')} / {r.get('retrieve_rerank_cpu_ms')} "
+            f"| {r.get('unfiltered_cpu_ms')} / {r.get('filtered_cpu_ms')} "
+            f"/ {r.get('retrieve_rerank_cpu_ms')} "
             f"| {r['strategies']} | {st.get('m')}/{st.get('ef_construction')}/{st.get('ef_search')}, "
             f"{st.get('ingest')} | {round(r.get('load_avg', [float('nan')])[0], 2)} |"
         )
