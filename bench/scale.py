@@ -163,6 +163,7 @@ def measure(
     for vec in vecs[:5]:  # warm-up
         index.search_vector(vec, FILTER_SETS[0], (), N)
     spent = {"unfiltered": 0.0, "filtered": 0.0, "turn": 0.0}
+    per_filter: dict[int, dict[str, Any]] = {}
     for i, vec in enumerate(vecs):
         for label in ("unfiltered", "filtered"):
             filters = FILTER_SETS[i % len(FILTER_SETS)] if label == "filtered" else None
@@ -172,6 +173,9 @@ def measure(
             spent[label] += cpu() - c
             if filters is not None:
                 strategies[got.meta["strategy"]] = strategies.get(got.meta["strategy"], 0) + 1
+                per = per_filter.setdefault(i % len(FILTER_SETS), {"ms": [], "strategies": set()})
+                per["ms"].append(lat[label][-1])
+                per["strategies"].add(got.meta["strategy"])
             if (i, label) not in truth:
                 admitted = None if filters is None else index.mask(filters)
                 truth[i, label] = exact_top(synth.vectors, vec, admitted, N)
@@ -213,6 +217,16 @@ def measure(
         "filtered_cpu_ms": round(spent["filtered"] * 1000 / len(vecs), 1),
         "retrieve_rerank_cpu_ms": round(spent["turn"] * 1000 / len(texts), 1),
         "strategies": strategies,
+        "per_filter": [
+            {
+                "filters": repr(FILTER_SETS[j]),
+                "admitted_share": round(float(index.mask(FILTER_SETS[j]).mean()), 4),
+                "strategies": sorted(per["strategies"]),
+                "p50_ms": _pct(per["ms"], 50),
+                "max_ms": round(max(per["ms"]), 1),
+            }
+            for j, per in sorted(per_filter.items())
+        ],
     }
 
 
@@ -296,6 +310,19 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"| {r['strategies']} | {st.get('m')}/{st.get('ef_construction')}/{st.get('ef_search')}, "
             f"{st.get('ingest')} | {round(r.get('load_avg', [float('nan')])[0], 2)} |"
         )
+    big = rows[-1]
+    if big.get("per_filter"):
+        lines += [
+            "",
+            f"Filters at {big['items']:,} items (ef_search {big['ef_search']}), 1 in 12 queries each:",
+            "",
+        ]
+        lines += ["| filters | admitted share | strategies | p50 ms | max ms |", "|---|---|---|---|---|"]
+        lines += [
+            f"| `{f['filters']}` | {f['admitted_share']} | {', '.join(f['strategies'])} | {f['p50_ms']} "
+            f"| {f['max_ms']} |"
+            for f in big["per_filter"]
+        ]
     return "\n".join(lines)
 
 
