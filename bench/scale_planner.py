@@ -68,7 +68,9 @@ def one_size(args: argparse.Namespace, base: Any, base_vecs: np.ndarray, n: int,
     index._vectors = synth.vectors  # unit rows already
     ranker = ScorerRanker(Popularity(synth.log_pop), synth.catalogue.ids, synth.vectors,
                           log_pop=synth.log_pop)  # fmt: skip
-    planner_ms, rr_ms, per = [], [], {}
+    planner_ms: list[float] = []
+    rr_ms: list[float] = []
+    per: dict[str, dict[str, Any]] = {}
     rng = np.random.default_rng(1)
     for i, vec in enumerate(vecs):
         filters = FILTER_SETS[i % len(FILTER_SETS)]
