@@ -46,16 +46,17 @@ class IndexConfig(BaseModel):
     batch_size: int = 1000
     # Filtered-search planner (Chroma's metadata `where` costs 15-130 ms at 9.7k movies and 2-3 s at
     # 100k; HNSW alone ~2 ms). Filters admitting at most `exact_max_admitted` movies are scored exactly
-    # over that subset of the in-memory item matrix. Broad ones post-filter an over-fetched unfiltered
-    # HNSW result of k = n / (admitted share) * 1.25 neighbours; if too few pass, the subset is scored
-    # exactly when it has at most `exact_max_rows` movies, else the over-fetch is widened (4x, up to 4x
-    # max(k, postfilter_max_k)). Filters needing k > `postfilter_max_k` are scored exactly when they
-    # admit at most `exact_max_rows` movies, else post-filtered all the same (at scale that beats
-    # Chroma's `where`). `where` runs only when post-filtering is off (postfilter_max_k=0) or the widest
-    # over-fetch fell short. exact_max_admitted=0 disables exact scoring.
+    # over that subset of the in-memory item matrix. Broader ones post-filter an over-fetched unfiltered
+    # HNSW result of k = n / (admitted share) * 1.25 + 20 neighbours. Filters needing k >
+    # `postfilter_max_k` are scored exactly when they admit at most `exact_max_rows` movies, else
+    # post-filtered all the same. When too few pass, a subset of at most `exact_fallback_max` movies is
+    # scored exactly at once; else the over-fetch is widened (4x, up to 4x max(k, postfilter_max_k))
+    # before scoring exactly (at most `exact_max_rows`) or, last, Chroma's `where`. `where` also runs
+    # when post-filtering is off (postfilter_max_k=0); exact_max_admitted=0 disables exact scoring.
     exact_max_admitted: int = 3000
     postfilter_max_k: int = 2000
     exact_max_rows: int = 60_000
+    exact_fallback_max: int = 10_000
 
     @property
     def embeddings_dir(self) -> Path:
@@ -164,11 +165,13 @@ class MovieIndex(VectorSearch):
                 result = self._result(ids, scores, excluded, admitted, n, "postfilter")
                 if len(result) >= wanted:
                     return result
-                if small:  # the query's neighbourhood is mostly filtered out
+                # the query's neighbourhood is mostly filtered out: score a small subset exactly, else
+                # widen the over-fetch (exact scoring of a large subset costs more), then score exactly
+                if small and (n_admitted <= cfg.exact_fallback_max or k >= cap):
                     return self._exact_subset(query, admitted, excluded, n, "postfilter+exact")
                 if k >= cap:
                     break
-                k = min(cap, 4 * k)  # widen the over-fetch
+                k = min(cap, 4 * k)
         where = where_clause(filters, self.mask.genres)
         ids, scores = self._query(query, min(total, n + n_excluded), where)
         return self._result(ids, scores, excluded, None, n, "where")
