@@ -194,6 +194,8 @@ class MovieIndex(VectorSearch):
             head = np.flatnonzero(scores >= cut)
             rows, scores = rows[head], scores[head]
         order = np.lexsort((rows, -scores))[:n]  # by score, ties by ascending id
+        if len(order):  # the vectors are in memory: a point lookup still finds a dropped or broken index
+            self._collection.get(ids=[str(int(self.catalogue.ids[rows[order[0]]]))], include=[])
         return ScoredList(
             ids=tuple(int(i) for i in self.catalogue.ids[rows[order]]),
             scores=tuple(float(s) for s in scores[order]),
