@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import test_cache_dir
+from tests import conftest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,7 @@ def test_scale_bench_tiny(data_dir: Path, tmp_path: Path) -> None:
     cmd = [
         sys.executable, str(ROOT / "bench" / "scale.py"), "--items", "1000", "2000", "--queries", "8",
         "--ef-construction", "64", "--ef-search", "400", "--batch-size", "1000",
-        "--embeddings-cache", str(test_cache_dir() / "embeddings"),
+        "--embeddings-cache", str(conftest.test_cache_dir() / "embeddings"),
         "--out-dir", str(tmp_path / "out"), "--work-dir", str(tmp_path),
     ]  # fmt: skip
     env = {**os.environ, "REELCHAT_DATA_DIR": str(data_dir), "ANONYMIZED_TELEMETRY": "False"}
