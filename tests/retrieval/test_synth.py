@@ -84,9 +84,9 @@ def test_collaborative_filtering_learns_the_latent_taste(tmp_path: Path) -> None
     from ranking.interactions import build_interactions, split_users
     from ranking.sparse import fit_rp3beta
 
-    synthesize(tmp_path, users=600, items=800, ratings=60_000, seed=2)
+    synthesize(tmp_path, users=1000, items=3000, ratings=60_000, seed=2)
     ratings = pd.read_csv(tmp_path / "ratings.csv")
-    inter = build_interactions(ratings, np.arange(1, 801))
+    inter = build_interactions(ratings, np.arange(1, 3001))
     fit_users, test_users = split_users(inter.users, 0.2, 0)
     fit, test = inter.subset(fit_users), inter.subset(test_users)
     tasks = make_tasks(test, test.users, [3], 6, 0)[3]
