@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -269,6 +270,11 @@ class _World:
     v: np.ndarray  # (items, d)
     item_bias: np.ndarray
 
+    @cached_property
+    def log_pdf(self) -> np.ndarray:
+        """(N_TASTES, items) float32 log choice probabilities."""
+        return np.log(np.maximum(np.diff(self.cdf, axis=1, prepend=0.0), 1e-300)).astype(np.float32)
+
     @property
     def n_items(self) -> int:
         return int(self.cdf.shape[1])
@@ -296,13 +302,16 @@ def _top_up(
     need: np.ndarray,
     taste: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Extra distinct items for the users short of ``need`` (Gumbel top-k: sampling without repeats)."""
+    """Extra distinct items for the users short of ``need`` (Gumbel top-k: sampling without repeats).
+
+    ``user`` must be sorted; heavy users (thousands of movies) mostly come through here.
+    """
     have = np.bincount(user, minlength=len(need))
+    start = np.concatenate([[0], np.cumsum(have)])
     extra_u, extra_i = [], []
     for u in np.flatnonzero(have < need):
-        pdf = np.diff(world.cdf[taste[u]], prepend=0.0)
-        keys = np.log(np.maximum(pdf, 1e-300)) + rng.gumbel(size=world.n_items)
-        keys[item[user == u]] = -np.inf
+        keys = world.log_pdf[taste[u]] + rng.gumbel(size=world.n_items).astype(np.float32)
+        keys[item[start[u] : start[u + 1]]] = -np.inf
         k = int(need[u] - have[u])
         extra_i.append(np.argpartition(-keys, k - 1)[:k])
         extra_u.append(np.full(k, u))
@@ -316,9 +325,14 @@ def _top_up(
 def _chunk(
     rng: np.random.Generator, world: _World, n_per_user: np.ndarray, taste: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(local user, item row, score) of one chunk of users; no user rates a movie twice."""
+    """(local user, item row, score) of one chunk of users; no user rates a movie twice.
+
+    Light users draw with replacement and drop repeats; heavy users and any still short are topped
+    up by :func:`_top_up`.
+    """
     n = world.n_items
-    user = np.repeat(np.arange(len(n_per_user)), np.ceil(n_per_user * 1.3).astype(np.int64) + 2)
+    light = np.where(n_per_user <= max(50, n // 200), n_per_user, 0)
+    user = np.repeat(np.arange(len(n_per_user)), np.ceil(light * 1.5).astype(np.int64))
     item = np.empty(len(user), dtype=np.int64)
     u01, dist = rng.random(len(user)), taste[user]
     for c in np.unique(dist):
