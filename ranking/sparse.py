@@ -91,7 +91,7 @@ def _gram_blocks(left: sp.csr_matrix, right: sp.csr_matrix) -> Iterator[tuple[in
 def _top_k(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Columns and values of the ``k`` largest positive entries of each row (unsorted)."""
     k = min(k, block.shape[1])
-    cols = np.argpartition(-block, k - 1, axis=1)[:, :k]
+    cols = np.argpartition(-block, k - 1, axis=1)[:, :k].astype(np.int32)  # a copy: the full index array goes
     vals = np.take_along_axis(block, cols, axis=1)
     return cols, vals
 

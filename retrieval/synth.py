@@ -126,90 +126,18 @@ def estimate_marginals(ml_dir: Path) -> Marginals:
     )
 
 
-_ADJ = [
-    "Silent",
-    "Crimson",
-    "Last",
-    "Hidden",
-    "Broken",
-    "Golden",
-    "Dark",
-    "Lost",
-    "Wild",
-    "Secret",
-    "Eternal",
-    "Frozen",
-    "Burning",
-    "Savage",
-    "Quiet",
-    "Electric",
-    "Midnight",
-    "Forgotten",
-    "Distant",
-    "Little",
-    "Iron",
-    "Scarlet",
-    "Endless",
-    "Hollow",
-    "Bitter",
-    "Brave",
-    "Velvet",
-    "Paper",
-    "Northern",
-    "Lonely",
-    "Fallen",
-    "Restless",
-    "Shattered",
-    "Sweet",
-    "Stolen",
-    "Wicked",
-    "Gentle",
-    "Final",
-    "Hungry",
-    "Strange",
-]
-_NOUN = [
-    "River",
-    "Kingdom",
-    "Road",
-    "Heart",
-    "Summer",
-    "Shadow",
-    "Empire",
-    "Garden",
-    "Storm",
-    "Island",
-    "Mirror",
-    "Promise",
-    "Horizon",
-    "Letter",
-    "Stranger",
-    "Machine",
-    "Harbor",
-    "Orchard",
-    "Frontier",
-    "Witness",
-    "Circus",
-    "Lantern",
-    "Winter",
-    "Highway",
-    "Dream",
-    "Signal",
-    "Forest",
-    "Ocean",
-    "Detective",
-    "Valley",
-    "Station",
-    "Ghost",
-    "Bridge",
-    "Carnival",
-    "Desert",
-    "Melody",
-    "Planet",
-    "Prophet",
-    "Journey",
-    "City",
-]
+_ADJ = (  # noqa: SIM905
+    "Silent Crimson Last Hidden Broken Golden Dark Lost Wild Secret Eternal Frozen Burning Savage "
+    "Quiet Electric Midnight Forgotten Distant Little Iron Scarlet Endless Hollow Bitter Brave "
+    "Velvet Paper Northern Lonely Fallen Restless Shattered Sweet Stolen Wicked Gentle Final Hungry "
+    "Strange"
+).split()
+_NOUN = (  # noqa: SIM905
+    "River Kingdom Road Heart Summer Shadow Empire Garden Storm Island Mirror Promise Horizon "
+    "Letter Stranger Machine Harbor Orchard Frontier Witness Circus Lantern Winter Highway Dream "
+    "Signal Forest Ocean Detective Valley Station Ghost Bridge Carnival Desert Melody Planet "
+    "Prophet Journey City"
+).split()
 _FORMS = ("The {a} {n}", "{a} {n}", "A {n} of {a} Days", "The {n}", "{n} of the {a} {m}", "{a} {n}s")
 _SEQUEL = ("", "", "", "", "", "", " II", " 2", " III", ": Part Two")
 
