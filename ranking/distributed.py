@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import save_file
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import Dataset
 from torch.utils.data.distributed import DistributedSampler
 
 from ranking.baselines import Popularity
@@ -127,9 +128,10 @@ def train_epoch_ddp(
     epoch: int,
 ) -> float:
     """One epoch over this rank's shard of ``samples``; the mean loss of this rank's batches."""
-    sampler = DistributedSampler(
-        samples, num_replicas=rank.world, rank=rank.rank, shuffle=True, seed=config.seed
-    )  # type: ignore[arg-type]
+    data = cast("Dataset[Any]", samples)  # the sampler only needs len()
+    sampler: DistributedSampler[Any] = DistributedSampler(
+        data, num_replicas=rank.world, rank=rank.rank, shuffle=True, seed=config.seed
+    )
     sampler.set_epoch(epoch)
     idx = list(sampler)
     per_rank = max(1, config.batch_size // rank.world)
