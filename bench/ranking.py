@@ -124,13 +124,20 @@ def _latency(model: TrainedModel, tasks: Tasks, content: Content, n: int = 200) 
 
 
 def run_seed(
-    seed: int, ratings: pd.DataFrame, ids: np.ndarray, emb: np.ndarray, progress: bool
+    seed: int,
+    ratings: pd.DataFrame,
+    ids: np.ndarray,
+    emb: np.ndarray,
+    progress: bool,
+    dense_item_max: int | None = None,
 ) -> dict[str, Any]:
     """Train and tune every model on the training users of ``seed``; evaluate on its test users."""
     inter = build_interactions(ratings, ids)
     train_users, test_users = split_users(inter.users, 0.2, seed)
     train_inter, test_inter = inter.subset(train_users), inter.subset(test_users)
     config = TrainConfig(seed=seed, num_threads=torch.get_num_threads())
+    if dense_item_max is not None:  # 0 forces sparse RP3beta in place of dense EASE in ReelChat's blend
+        config = config.model_copy(update={"dense_item_max": dense_item_max})
     t0 = time.perf_counter()
     model = train(ratings[ratings["userId"].isin(train_users)], ids, emb, config, progress=progress)
     train_s = time.perf_counter() - t0
@@ -194,7 +201,10 @@ def run_seed(
     timing = {
         "train_s": round(train_s, 2),
         "baselines_s": round(baseline_s, 2),
-        "train_info": {k: model.info[k] for k in ("best_epoch", "ease_lambda", "seconds_total", "device")},
+        "train_info": {
+            k: model.info.get(k)
+            for k in ("best_epoch", "ease_lambda", "item_model", "seconds_total", "device")
+        },
         **_latency(model, tasks[3], content),
     }
     return {
@@ -265,13 +275,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ml-dir", type=Path, default=ML_DIR)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--dense-item-max", type=int, help="TrainConfig.dense_item_max (0: sparse RP3beta in the blend)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
     catalogue, emb, ratings = load_data(args.ml_dir)
     runs = {}
     for seed in args.seeds:
-        runs[str(seed)] = run_seed(seed, ratings, np.asarray(catalogue.ids), emb, not args.quiet)
+        runs[str(seed)] = run_seed(
+            seed, ratings, np.asarray(catalogue.ids), emb, not args.quiet, args.dense_item_max
+        )
         print(_table(runs[str(seed)], seed), flush=True)
     out = {**_mean_runs(runs), "seeds": args.seeds, "runs": runs}
     if args.json:

@@ -18,7 +18,8 @@ from safetensors.torch import load_file, save_file
 
 from ranking.baselines import N_BUCKETS, SparseItemModel
 from ranking.config import TrainConfig
-from ranking.train import COMPONENTS, TrainedModel
+from ranking.sparse import NeighbourModel
+from ranking.train import COMPONENTS, ItemModel, TrainedModel
 
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG, TUNED = "weights.safetensors", "config.json", "tuned.json"
@@ -49,6 +50,24 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _item_arrays(ease: ItemModel) -> dict[str, np.ndarray]:
+    """Dense EASE as ``active`` + ``weights``; sparse RP3beta as CSR ``indptr``/``indices``/``data``."""
+    if isinstance(ease, NeighbourModel):
+        return ease.arrays()
+    return {
+        "active": np.asarray(ease.active, dtype=np.int64),
+        "weights": np.asarray(ease.weights, dtype=np.float32),
+    }
+
+
+def _item_model(n_items: int, tensors: dict[str, torch.Tensor]) -> ItemModel:
+    if "ease.indptr" in tensors:
+        return NeighbourModel.from_arrays(
+            n_items, {k: tensors[f"ease.{k}"].numpy() for k in ("indptr", "indices", "data")}
+        )
+    return SparseItemModel(n_items, tensors["ease.active"].numpy(), tensors["ease.weights"].numpy())
+
+
 def save(model: TrainedModel, path: Path | str, fingerprint: str) -> Path:
     """Write ``model`` under folder ``path``; ``fingerprint`` identifies the training data."""
     folder = Path(path)
@@ -62,8 +81,9 @@ def save(model: TrainedModel, path: Path | str, fingerprint: str) -> Path:
         "item_ids": torch.from_numpy(np.ascontiguousarray(model.item_ids, dtype=np.int64)),
         "item_emb": torch.from_numpy(np.ascontiguousarray(model.item_emb, dtype=np.float32)),
         "log_pop": torch.from_numpy(np.ascontiguousarray(model.log_pop, dtype=np.float32)),
-        "ease.active": torch.from_numpy(np.ascontiguousarray(model.ease.active, dtype=np.int64)),
-        "ease.weights": torch.from_numpy(np.ascontiguousarray(model.ease.weights, dtype=np.float32)),
+    }
+    tensors |= {
+        f"ease.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in _item_arrays(model.ease).items()
     }
     _write_atomic(folder / WEIGHTS, lambda p: save_file(tensors, str(p)))
     tuned = {
@@ -129,7 +149,7 @@ def load(path: Path | str, fingerprint: str | None = None) -> TrainedModel:
             for i in range(n_models)
         )
         ids = tensors["item_ids"].numpy()
-        ease = SparseItemModel(len(ids), tensors["ease.active"].numpy(), tensors["ease.weights"].numpy())
+        ease = _item_model(len(ids), tensors)
         weights = np.asarray(tuned["weights"], dtype=np.float32)
         text_weights = np.asarray(tuned["text_weights"], dtype=np.float32)
         if tuned.get("components") != list(COMPONENTS) or weights.shape != (N_BUCKETS, len(COMPONENTS)):

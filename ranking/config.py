@@ -31,6 +31,12 @@ class TrainConfig(BaseModel):
     patience: int = 3
     ease_lambdas: tuple[float, ...] = (100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0)
     ease_min_count: int = 1  # items need this many training positives to enter EASE
+    # catalogues above this many items use sparse RP3beta (ranking.sparse) in place of dense EASE
+    dense_item_max: int = Field(20_000, ge=0)
+    rp3_betas: tuple[float, ...] = (0.0, 0.2, 0.35, 0.5, 0.7)  # popularity penalties tried
+    rp3_alpha: float = Field(1.0, gt=0.0)
+    sparse_topk: int = Field(200, ge=1)  # neighbours kept per item
+    max_val_users: int | None = Field(None, ge=1)  # cap on validation users (memory at large scale)
     reveal_sizes: tuple[int, ...] = (1, 3, 5)
     blend_grid: tuple[float, ...] = (0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0)
     refit_full: bool = True  # retrain on all users with the chosen epochs / lambda

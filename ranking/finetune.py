@@ -25,12 +25,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from ranking.baselines import fit_ease
 from ranking.config import TrainConfig
 from ranking.evaluation import Tasks, evaluate, make_tasks, metrics_from_scores
 from ranking.interactions import Interactions, build_interactions, split_users
 from ranking.set_training import cpu_state, load_set_model, set_model_optimizer, train_epoch, training_device
-from ranking.train import TrainedModel
+from ranking.train import TrainedModel, fit_item_models
 
 FEEDBACK_COLUMNS = ("user_key", "movie_id", "signal")
 MIN_RATIO = 0.98  # refuse a model whose validation NDCG@10 drops by more than 2 %
@@ -211,7 +210,7 @@ def finetune(
     ease = model.ease
     lam = model.info.get("ease_lambda")
     if refit_ease and lam is not None and len(data.pseudo_users):
-        ease = fit_ease(data.inter, [float(lam)], cfg.ease_min_count)[float(lam)]
+        ease = fit_item_models(data.inter, [float(lam)], cfg)[float(lam)]
     run = {
         "epochs": epochs,
         "seed": seed,

@@ -40,7 +40,7 @@ def load_set_model(
     return model.to(device).eval()
 
 
-def _epoch_samples(
+def epoch_samples(
     inter: Interactions, config: TrainConfig, rng: np.random.Generator
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(liked, disliked, targets) triples: random subsets of 1..10 positives predict the rest."""
@@ -64,7 +64,7 @@ def _epoch_samples(
     return [out[i] for i in order]
 
 
-def _set_objective(model: SetModel, tasks: dict[int, Tasks], device: torch.device) -> float:
+def set_objective(model: SetModel, tasks: dict[int, Tasks], device: torch.device) -> float:
     scorer = SetScorer([model], device)
     vals = [objective(metrics_from_scores(evaluate(scorer.score_batch, t), t)) for t in tasks.values()]
     model.train()
@@ -77,15 +77,19 @@ def batch_loss(
     config: TrainConfig,
     device: torch.device,
     amp: bool,
+    forward: torch.nn.Module | None = None,
 ) -> torch.Tensor:
-    """Softmax loss of predicting each sample's held-out positives from its liked/disliked sets."""
+    """Softmax loss of predicting each sample's held-out positives from its liked/disliked sets.
+
+    ``forward`` computes the logits in place of ``model`` (a DistributedDataParallel wrapper of it).
+    """
     lr_, lm = pad_sets([c[0] for c in chunk], device)
     dr, dm = pad_sets([c[1] for c in chunk], device)
     tgt = torch.zeros(len(chunk), model.n_items, device=device)
     for j, c in enumerate(chunk):
         tgt[j, torch.from_numpy(c[2]).to(device)] = 1.0
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
-        logits = model(lr_, lm, dr, dm).float()
+        logits = (forward or model)(lr_, lm, dr, dm).float()
     shown = torch.zeros_like(logits).scatter_add_(1, lr_, lm) > 0  # inputs are never targets
     logp = torch.log_softmax(logits.masked_fill(shown, -1e9), dim=-1)
     loss = -((logp * tgt).sum(1) / tgt.sum(1)).mean()
@@ -117,7 +121,7 @@ def train_epoch(
 ) -> float:
     """One epoch over fresh samples drawn with ``rng``, one step per batch; the mean sample loss."""
     amp = device.type == "cuda" and config.mixed_precision
-    samples = _epoch_samples(inter, config, rng)
+    samples = epoch_samples(inter, config, rng)
     total = 0.0
     for i in range(0, len(samples), config.batch_size):
         chunk = samples[i : i + config.batch_size]
@@ -159,7 +163,7 @@ def fit_set_model(
         loss = train_epoch(model, opt, inter, config, device, np.random.default_rng([seed, epoch]))
         if val_tasks is None:
             continue
-        score = _set_objective(model, val_tasks, device)
+        score = set_objective(model, val_tasks, device)
         history.append(score)
         bar.set_postfix(loss=f"{loss:.3f}", val=f"{score:.4f}")
         if score > best + 1e-6:

@@ -27,10 +27,12 @@ from ranking.evaluation import tune_blend as _tune_blend
 from ranking.interactions import Interactions, build_interactions, split_users
 from ranking.model import SetModel, SetScorer, pca_factors
 from ranking.set_training import fit_set_model, load_set_model, training_device
+from ranking.sparse import NeighbourModel, fit_rp3beta
 
 COMPONENTS = ("set", "ease", "pop", "content")
 TEXT_GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 N_CANDIDATES = 200
+ItemModel = SparseItemModel | NeighbourModel  # the "ease" component: dense EASE or sparse RP3beta
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class TrainedModel:
     item_ids: np.ndarray  # (n,) int64 movie ids, row order of every item array
     item_emb: np.ndarray  # (n, e) float32 L2-normalised MiniLM vectors
     set_states: tuple[dict[str, torch.Tensor], ...]  # a bag of set models
-    ease: SparseItemModel
+    ease: ItemModel  # dense EASE, or RP3beta above ``config.dense_item_max`` items
     log_pop: np.ndarray  # (n,) float32 log(1 + positive count)
     weights: np.ndarray  # (N_BUCKETS, len(COMPONENTS)) blend weights tuned on validation users
     text_weights: np.ndarray  # (N_BUCKETS,) weight of retrieval similarity among candidates
@@ -69,11 +71,37 @@ def _normalise(item_emb: np.ndarray) -> np.ndarray:
     return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
 
 
+def uses_sparse(n_items: int, config: TrainConfig) -> bool:
+    """Whether a catalogue of ``n_items`` gets sparse RP3beta instead of dense EASE."""
+    return n_items > config.dense_item_max
+
+
+def item_model_grid(n_items: int, config: TrainConfig) -> tuple[float, ...]:
+    """What validation chooses among: EASE lambdas, or RP3beta betas for a large catalogue."""
+    return config.rp3_betas if uses_sparse(n_items, config) else config.ease_lambdas
+
+
+def fit_item_models(
+    inter: Interactions, params: Sequence[float], config: TrainConfig
+) -> dict[float, ItemModel]:
+    """The "ease" component for each value of ``params`` (see :func:`item_model_grid`)."""
+    if uses_sparse(inter.n_items, config):
+        return dict(fit_rp3beta(inter, params, config.rp3_alpha, config.sparse_topk))
+    return dict(fit_ease(inter, params, config.ease_min_count))
+
+
 def tune_ease(
-    fit: Interactions, tasks: dict[int, Tasks], lambdas: Sequence[float], min_count: int = 1
+    fit: Interactions,
+    tasks: dict[int, Tasks],
+    lambdas: Sequence[float],
+    min_count: int = 1,
+    config: TrainConfig | None = None,
 ) -> tuple[float, dict[float, float]]:
-    """The EASE regularisation with the best mean validation objective over reveal sizes."""
-    models = fit_ease(fit, lambdas, min_count)
+    """The item model parameter with the best mean validation objective over reveal sizes.
+
+    Without ``config`` this tunes dense EASE's ``lambdas``; with it, :func:`fit_item_models` decides.
+    """
+    models = fit_item_models(fit, lambdas, config) if config else fit_ease(fit, lambdas, min_count)
     scores = {
         lam: float(
             np.mean([objective(metrics_from_scores(evaluate(m.score_batch, t), t)) for t in tasks.values()])
@@ -137,7 +165,13 @@ def _training_data(
     inter = build_interactions(ratings, ids)
     fit_users, val_users = split_users(inter.users, config.val_fraction, config.seed)
     fit, val = inter.subset(fit_users), inter.subset(val_users)
-    tasks = make_tasks(val, val.users, config.reveal_sizes, config.min_val_positives, config.seed)
+    task_users = val.users
+    if config.max_val_users and len(task_users) > config.max_val_users:
+        pick = np.random.default_rng([config.seed, 7]).choice(
+            len(task_users), config.max_val_users, replace=False
+        )
+        task_users = np.sort(task_users[pick])
+    tasks = make_tasks(val, task_users, config.reveal_sizes, config.min_val_positives, config.seed)
     if not tasks or len(next(iter(tasks.values()))) == 0:
         raise ValueError("no validation users with enough positives; lower min_val_positives")
     return _TrainingData(ids, emb, inter, fit, val, tasks)
@@ -149,7 +183,7 @@ class _Tuned:
 
     ease_lambda: float
     ease_scores: dict[float, float]
-    ease: SparseItemModel
+    ease: ItemModel
     weights: np.ndarray
     text_weights: np.ndarray
     val_metrics: dict[str, dict[str, float]]
@@ -164,8 +198,17 @@ def _tune_ensemble(
 ) -> _Tuned:
     """Tune EASE, then the blend weights, then the text weights on the validation tasks."""
     tasks = data.tasks
-    best_lam, lam_scores = tune_ease(data.fit, tasks, config.ease_lambdas, config.ease_min_count)
-    ease = fit_ease(data.fit, [best_lam], config.ease_min_count)[best_lam]
+    grid = item_model_grid(data.fit.n_items, config)
+    models = fit_item_models(data.fit, grid, config)
+    lam_scores = {
+        lam: float(
+            np.mean([objective(metrics_from_scores(evaluate(m.score_batch, t), t)) for t in tasks.values()])
+        )
+        for lam, m in models.items()
+    }
+    best_lam = max(lam_scores, key=lambda lam: lam_scores[lam])
+    ease = models[best_lam]
+    del models
     comps = {
         "set": SetScorer([load_set_model(st, config, device) for st in states], device),
         "ease": ease,
@@ -194,7 +237,7 @@ def _refit_all_users(
     config: TrainConfig,
     device: torch.device,
     progress: bool,
-) -> tuple[Popularity, tuple[dict[str, torch.Tensor], ...], SparseItemModel]:
+) -> tuple[Popularity, tuple[dict[str, torch.Tensor], ...], ItemModel]:
     """Popularity, set models (``(seed, epochs)`` each) and EASE refitted on every user."""
     pop = Popularity.fit(data.inter)
     states = tuple(
@@ -203,7 +246,7 @@ def _refit_all_users(
         )[0]
         for s, e in bag
     )
-    ease = fit_ease(data.inter, [ease_lambda], config.ease_min_count)[ease_lambda]
+    ease = fit_item_models(data.inter, [ease_lambda], config)[ease_lambda]
     return pop, states, ease
 
 
@@ -251,6 +294,7 @@ def train(
         "best_epoch": epochs,
         "val_history": [b[2] for b in bag],
         "ease_lambda": tuned.ease_lambda,
+        "item_model": "rp3beta" if uses_sparse(len(data.ids), config) else "ease",
         "ease_val": {str(k): v for k, v in tuned.ease_scores.items()},
         "val_metrics": tuned.val_metrics,
         "n_fit_users": len(data.fit.users),

@@ -49,6 +49,37 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    """``reelchat data synth``: write synthetic MovieLens-shaped CSVs (see :mod:`retrieval.synth`)."""
+    from retrieval.synth import estimate_marginals, synthesize
+
+    like = args.like
+    root = args.data_dir or os.environ.get("REELCHAT_DATA_DIR")
+    if like is None and root and (Path(root) / "ml-latest-small" / "movies.csv").is_file():
+        like = Path(root) / "ml-latest-small"
+    marginals = estimate_marginals(like) if like else None
+    counts = synthesize(args.out, args.users, args.items, args.ratings, args.seed, marginals)
+    print(json.dumps({"out": str(args.out), "marginals": str(like or "built-in"), **counts}))
+    return 0
+
+
+def _add_synth_parser(data: argparse.ArgumentParser) -> None:
+    s = data.add_subparsers(dest="data_command").add_parser(
+        "synth", help="write synthetic MovieLens-shaped CSVs (movies, ratings, tags, links)"
+    )
+    s.add_argument("--users", type=int, default=610)
+    s.add_argument("--items", type=int, default=9742)
+    s.add_argument("--ratings", type=int, default=100_836)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", type=Path, required=True, help="folder to write the four CSVs into")
+    s.add_argument(
+        "--like",
+        type=Path,
+        help="MovieLens folder to copy marginals from (default: data dir's ml-latest-small, else built-in)",
+    )
+    s.set_defaults(func=cmd_synth)
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from agent.resources import Resources
 
@@ -148,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("data", help="find or download MovieLens ml-latest-small").set_defaults(func=cmd_data)
+    data = sub.add_parser("data", help="find or download MovieLens ml-latest-small (or `data synth`)")
+    data.set_defaults(func=cmd_data)
+    _add_synth_parser(data)
     s = sub.add_parser("index", help="build the Chroma index (if missing or stale)")
     s.add_argument("--rebuild", action="store_true")
     s.set_defaults(func=cmd_index)
