@@ -128,9 +128,20 @@ def _states_taste(text: str, u: Understanding) -> bool:
     return False
 
 
+def _states_genre_taste(text: str, u: Understanding) -> bool:
+    """A sentence that is not a question states a genre taste ("Is that a movie? I like animation")."""
+    if not u.genres_liked:
+        return False
+    return any(
+        _TASTE_STATEMENT.search(sentence)
+        for sentence in re.split(r"(?<=[.!?])\s+|\n", text)
+        if not sentence.rstrip().endswith("?")
+    )
+
+
 def _is_question(text: str, u: Understanding) -> bool:
     rest = _strip_titles(text, u)
-    if _states_taste(text, u):
+    if _states_taste(text, u) or _states_genre_taste(text, u):
         return False
     if u.critiques or u.k is not None or u.clear_years:
         return False

@@ -194,20 +194,32 @@ def _generic_span(span: TitleSpan, msg: str = "") -> bool:
     """A span that is only a common word ("stuff", "the original", "the fourth"), a lower-case word that
     is a small part of a longer title ("watching" for "The Children Are Watching Us"), or a match whose
     year contradicts the year written with it ("Girls Trip (2017)" read as "The Trip (2002)"): never a
-    title."""
-    text = re.sub(r" +(?:19|20)\d\d$", "", " ".join(_lower(span.text).split()))
+    title. A written year that agrees with the match ("The Post (2017)") makes it a title."""
+    text = re.sub(r" *\(?(?:19|20)\d\d\)?$", "", " ".join(_lower(span.text).split()))
+    best = span.matches[0] if span.matches else None
+    if best is not None and span.year is not None and best.year is not None:
+        if abs(span.year - best.year) <= 1:
+            return False
+        if _wrong_year_fragment(span, msg, text, best.title):
+            return True
     if text.removeprefix("the ") in lx.GENERIC_TITLE_WORDS or _RESET_RE.fullmatch(text):
         return True
-    if span.matches:
-        best = span.matches[0]
-        if span.year is not None and best.year is not None and abs(span.year - best.year) > 1:
-            return True
+    if best is not None:
         title_words = re.sub(r"^(?:the|a|an) ", "", _lower(best.title)).split()
         # capitals tell a title from a word, except where a sentence starts ("Wasn't a huge fan")
         uninformative = span.text.islower() or msg[: span.start].rstrip()[-1:] in ("", ".", "!", "?")
         if uninformative and len(text.split()) == 1 and len(title_words) >= 3:
             return True
     return bool(_GENERIC_SPAN_RE.fullmatch(text))
+
+
+def _wrong_year_fragment(span: TitleSpan, msg: str, text: str, title: str) -> bool:
+    """A wrong year is common in chat; a wrong year on a part of a title or of a longer capitalised name
+    ("Girls Trip (2017)" spotted as "Trip (2017)") is not a title."""
+    partial = text.removeprefix("the ").split() != re.sub(r"^(?:the|a|an) ", "", _lower(title)).split()
+    before = re.search(r"(\S+)\s*$", msg[: span.start])
+    inside_name = bool(before and before.group(1)[:1].isupper() and before.group(1)[-1] not in ".!?")
+    return partial or inside_name
 
 
 def _relative_bound(

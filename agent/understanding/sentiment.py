@@ -64,6 +64,11 @@ _HEARSAY_RE = phrase(
     r"(?:heard|read) (?:\w+ ){0,3}(?:bad|awful|terrible|negative|horrible|mixed|mediocre|poor) "
     r"(?:things|reviews|stuff|press|word) (?:about|of|for|on)"
 )
+# "my favourite Ben Stiller movie was X": a like cue, before the predicates take "favourite" as a verdict
+_FAVOURITE_RE = phrase(
+    r"(?:my|our|his|her|their) (?:all[- ]time |personal |absolute |very )?favou?rites? (?:[\w'-]+ ){0,4}?"
+    r"(?:movies? |films? |ones? )?(?:is|are|was|were|has to be|would be|being)"
+)
 _CUES = (
     (phrase(lx.NEUTRAL_CUE), "¤N¤"),
     (phrase(lx.DISLIKE_CUE), "¤D¤"),
@@ -120,6 +125,7 @@ def _with_cue_markers(marked: str) -> str:
     """``marked`` with predicates and cue phrases replaced by their markers."""
     text = _LIKE_AFTER_NOUN_RE.sub(" ", marked)
     text = _HEARSAY_RE.sub(" ¤D¤ ", text)
+    text = _FAVOURITE_RE.sub(" ¤L¤ ", text)
     text = _NEUTRAL_POST_RE.sub(" ¤O¤ ", text)
     text = _SEEN_PRONOUN_RE.sub(" ¤W¤ ", text)
     text = _PRONOUN_VERB_RE.sub(_pronoun_sub, text)
@@ -171,7 +177,8 @@ def _cue_labels(
     not_label: str | None = DISLIKE
     before = None  # the cue of the clause before ("I've seen X, but not Y": Y is not seen, not disliked)
     for idx, tok in enumerate(toks):
-        if tok in _BOUNDARY:
+        # "though" ends a clause after a comma ("X was great, though Y..."), not as a mid-clause adverb
+        if tok in _BOUNDARY and not (tok == "though" and idx and toks[idx - 1] not in (",", ".", "!", "?")):
             before = cue
             cue, cue_set = None, False
         elif tok in _CUE_LABEL:
