@@ -16,6 +16,7 @@ Two readings are scored:
 - **stated**: only what the message states (``Understanding.liked``/``disliked``): "have you seen X?"
   likes nothing.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.evaluation.report import Report, write_report
-from agent.understanding.taste import in_fit_half, taste_reading
+from agent.understanding.deltas import Understanding
+from agent.understanding.taste import cue_model, in_fit_half, mention_spans, taste_reading
 from retrieval.redial import (
     TitleMapper,
     TrainDialogue,
@@ -129,14 +131,26 @@ def score(mentions: Sequence[LabelledMention], read: Reader) -> TitleSentiment:
 
 
 def engine_reader(app: Any, reading: str = "taste") -> Reader:
-    """The product's reading of one message alone (``TurnEngine.understand``): its taste reading, or
-    with ``reading="stated"`` only what it states."""
+    """The product's reading of one message alone (``TurnEngine.understand``): its taste reading (the
+    shipped cue model over the app's sentence encoder), or with ``reading="stated"`` only what it
+    states."""
+    model = cue_model() if reading == "taste" else None
 
     def read(text: str) -> tuple[frozenset[int], frozenset[int]]:
         u = app.engine.understand(text)
         if reading == "stated":
             return frozenset(u.liked), frozenset(u.disliked)
-        return taste_reading(u.liked, u.disliked, (m.movie_id for m in u.mentions), u.doubtful)
+        return taste_reading(u.liked, u.disliked, (m.movie_id for m in u.mentions), doubtful(text, u))
+
+    def doubtful(text: str, u: Understanding) -> list[int]:
+        if model is None or not u.mentions:
+            return []
+        flagged = model.doubtful(
+            text, mention_spans(text, [m.text for m in u.mentions]), app.resources.encoder.encode
+        )
+        stated = set(u.liked) - set(u.assumed)  # a like the message states is never doubted
+        ids = [u.mentions[i].movie_id for i in flagged]
+        return [m for m in ids if m is not None and m not in stated]
 
     return read
 
@@ -161,7 +175,9 @@ def _summary(result: TitleSentiment) -> dict[str, Any]:
     }
 
 
-def title_sentiment_report(result: TitleSentiment, others: Mapping[str, TitleSentiment] | None = None) -> Report:
+def title_sentiment_report(
+    result: TitleSentiment, others: Mapping[str, TitleSentiment] | None = None
+) -> Report:
     """Markdown and JSON (``title_sentiment``) of one run (the headline: taste reading, held-out half),
     beside the every-mention-is-liked baseline and ``others`` (name -> result) for comparison."""
     c = result.confusion
@@ -188,7 +204,8 @@ def title_sentiment_report(result: TitleSentiment, others: Mapping[str, TitleSen
             f"| disliked recall | {result.disliked_recall:.3f} | 0.000 |",
             f"| balanced accuracy | {result.balanced_accuracy:.3f} | 0.500 |",
             "",
-            "Other readings and sets (balanced accuracy / liked recall / disliked recall, mapped mentions):\n",
+            "Other readings and sets (balanced accuracy / liked recall / disliked recall, mapped "
+            "mentions):\n",
             *(
                 f"- {name}: {r.balanced_accuracy:.3f} / {r.liked_recall:.3f} / {r.disliked_recall:.3f} "
                 f"(n {r.n})"
@@ -229,6 +246,8 @@ def run_title_sentiment(app: Any, data_dir: Path | str, out_dir: Path | str) -> 
         f"(every-mention-liked baseline 0.500; taste reading, held-out half)"
     )
     for name, r in others.items():
-        print(f"  {name}: balanced accuracy {r.balanced_accuracy:.3f}  liked {r.liked_recall:.3f}  "
-              f"disliked {r.disliked_recall:.3f}  n {r.n}")
+        print(
+            f"  {name}: balanced accuracy {r.balanced_accuracy:.3f}  liked {r.liked_recall:.3f}  "
+            f"disliked {r.disliked_recall:.3f}  n {r.n}"
+        )
     return result

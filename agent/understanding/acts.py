@@ -53,7 +53,8 @@ _SUBJECT = _phrase(
 _CHITCHAT = _phrase(
     r"(?:i'?ll |i will |i'?m |i am )?(?:have to |make sure to |gonna |going to |definitely |go )*"
     r"(?:check|look|watch) (?:it|that|that one|them|those|this one) (?:out|up)|"
-    r"(?:i )?(?:have ?n'?t|have not|never|not) (?:seen|heard of|watched) (?:that|it|them|those|that one)(?: one)?|"
+    r"(?:i )?(?:have ?n'?t|have not|never|not) (?:seen|heard of|watched) "
+    r"(?:that|it|them|those|that one)(?: one)?|"
     r"(?:i'?ve |i have )?never heard of (?:that|it|them|those)(?: one)?|(?:no,? )?i haven'?t|"
     r"(?:(?:and )?(?:have|hope you have|enjoy) )?(?:a |your )?(?:good|great|nice|wonderful|lovely) "
     r"(?:holiday |long )?(?:day|one|night|weekend|weeked|evening|time|holiday|holidays)|"

@@ -69,7 +69,7 @@ class Understanding:
     critiques: tuple[Critique, ...] = ()
     reset: bool = False
     mentions: tuple[TitleMention, ...] = ()  # every title span found, resolved or not
-    doubtful: tuple[int, ...] = ()  # mentions the taste cue model reads as not liked (taste, not stated)
+    assumed: tuple[int, ...] = ()  # titles in ``liked`` only because no cue reached them ("like X")
     text: str = ""  # the message with titles removed, for semantic retrieval
     act: Act = "recommend"  # set by agent.understanding.acts after parsing
 

@@ -135,8 +135,9 @@ def axis_value(movie: Movie, direction: Critique) -> float | None:
 def reference(catalogue: Catalogue, direction: Critique, shown: Iterable[int]) -> float | None:
     """The shown picks' mean on ``direction``'s axis; None when none of them has a value."""
     values = [
-        v for m in shown if (movie := catalogue.find(m)) is not None and (v := axis_value(movie, direction))
-        is not None
+        v
+        for m in shown
+        if (movie := catalogue.find(m)) is not None and (v := axis_value(movie, direction)) is not None
     ]
     return sum(values) / len(values) if values else None
 

@@ -23,7 +23,6 @@ from agent.understanding.deltas import Critique, TitleMention, Understanding
 from agent.understanding.matching import Work, phrase
 from agent.understanding.quantities import ages, count, number, spell_years, years
 from agent.understanding.sentiment import DISLIKE, LIKE, SEEN, Attribution, attribute, item_marker
-from agent.understanding.taste import cue_model
 from retrieval.titles import TitleResolver, TitleSpan
 
 _ORD = lx.ORDINAL_RE
@@ -185,7 +184,7 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
         critiques=tuple(critiques),
         reset=reset,
         mentions=tuple(TitleMention(s.text, s.movie_id, s.alternatives, s.score) for s in spans),
-        doubtful=_doubtful(msg, spans, attribution),
+        assumed=_assumed(spans, attribution),
         text=_free_text(work.w, negated_spans),
     )
 
@@ -243,18 +242,12 @@ def _critiques(work: Work) -> list[Critique]:
     return critiques
 
 
-def _doubtful(msg: str, spans: Sequence[TitleSpan], attribution: Attribution) -> tuple[int, ...]:
-    """Titles the taste cue model reads as not liked, among those the message does not state a liking
-    for (a like by default only: no cue reached them)."""
-    model = cue_model()
-    if model is None or not spans:
-        return ()
+def _assumed(spans: Sequence[TitleSpan], attribution: Attribution) -> tuple[int, ...]:
+    """Titles liked only because no cue reached them ("something like X")."""
     out: list[int] = []
-    for i in model.doubtful(msg, [(s.start, s.end) for s in spans]):
-        key, movie_id = ("T", i), spans[i].movie_id
-        stated_like = LIKE in attribution.labels.get(key, set()) and key not in attribution.defaulted
-        if movie_id is not None and not stated_like and movie_id not in out:
-            out.append(movie_id)
+    for i, span in enumerate(spans):
+        if ("T", i) in attribution.defaulted and span.movie_id is not None and span.movie_id not in out:
+            out.append(span.movie_id)
     return tuple(out)
 
 

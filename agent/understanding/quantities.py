@@ -49,7 +49,8 @@ _AGE_RES = tuple(
     phrase(p)
     for p in (
         rf"(?P<child>{_AGE_NUM})[- ](?:years?|yrs?)[- ]olds?",
-        rf"(?:kids?|children|sons?|daughters?|boys?|girls?|grandkids?|grandchildren|nephews?|nieces?|little ones)"
+        r"(?:kids?|children|sons?|daughters?|boys?|girls?|grandkids?|grandchildren|nephews?|nieces?"
+        r"|little ones)"
         rf"(?: are| is|'s| aged?)? (?P<child>{_AGE_NUM})(?: and {_AGE_NUM})?"
         rf"(?= *(?:[.,!?;\n]|$|and\b|years?\b|yrs?\b))",
         rf"{_AGE_NUM} (?:years?|yrs?) (?:old|of age)|aged? {_AGE_NUM}",

@@ -274,9 +274,11 @@ def _lean(state: SessionState, c: Critique) -> None:
     towards, away, ruled_out = _LEANINGS[c]
     for g in away:
         _discard(state.genres_liked, g)
-    for g in ruled_out if state.last_picks else ():  # relative to nothing shown: a leaning, no rule-out
-        _discard(state.genres_required, g)
-        _add(state.genres_excluded, g)
+    for g in ruled_out:
+        # relative to nothing shown and nothing asked ("like Seven but less gory"): a leaning only
+        if state.last_picks or g in state.genres_required:
+            _discard(state.genres_required, g)
+            _add(state.genres_excluded, g)
     for g in towards:
         _discard(state.genres_excluded, g)
         if g not in state.genres_required:

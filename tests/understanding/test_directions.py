@@ -51,16 +51,18 @@ def test_something_else_has_no_axis(catalogue: Catalogue) -> None:
 
 
 def test_movers_go_first_in_ranked_order(catalogue: Catalogue) -> None:
-    ranked = ScoredList((1, 2, 5, 3, 4, 6), (6.0, 5.0, 4.0, 3.0, 2.0, 1.0))
-    shown = [1, 2]  # Heat, Se7en: dark and violent, no comedy
+    ranked = ScoredList((1, 2, 6, 4, 3), (5.0, 4.0, 3.0, 2.0, 1.0))
+    shown = [5]  # Arrival: a drama, no comedy (funny axis 0)
+    ref = reference(catalogue, Critique.FUNNIER, shown)
+    assert ref == 0.0
     out = movers_first(ranked, catalogue, [Critique.FUNNIER], shown)
-    assert out.ids[:2] == (3, 4)  # the comedies, in the ranker's order
-    assert set(out.ids) == set(ranked.ids) and out.scores[0] == 3.0
-    assert all(moves(catalogue, m, Critique.FUNNIER, reference(catalogue, Critique.FUNNIER, shown) or 0.0)
-               for m in out.ids[:2])  # fmt: skip
-    # both directions at once: only movies beyond the shown mean on each
+    assert out.ids == (4, 3, 1, 2, 6)  # the comedies first, each part in the ranker's order
+    assert out.scores == (2.0, 1.0, 5.0, 4.0, 3.0)
+    assert all(moves(catalogue, m, Critique.FUNNIER, ref) for m in out.ids[:2])
+    assert not moves(catalogue, 6, Critique.FUNNIER, ref)  # equal is not beyond
+    # two directions at once: only movies beyond the shown mean on both (Notting Hill 1999 < 2016)
     both = movers_first(ranked, catalogue, [Critique.FUNNIER, Critique.MORE_RECENT], shown)
-    assert both.ids[0] == 4  # Notting Hill (1999) is a comedy and newer; Toy Story (1995) is not newer
+    assert both == ranked
     # nothing shown: unchanged
     assert movers_first(ranked, catalogue, [Critique.FUNNIER], []) == ranked
 
