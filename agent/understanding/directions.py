@@ -154,7 +154,7 @@ def movers_first(
     catalogue: Catalogue,
     directions: Sequence[Critique],
     shown: Sequence[int],
-    depth: int = 300,
+    depth: int = 1000,
 ) -> ScoredList:
     """``ranked`` with the movers (beyond the shown picks' mean along every one of ``directions``) among
     its first ``depth`` entries moved to the front, each part in the ranker's order; unchanged when no
