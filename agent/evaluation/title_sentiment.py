@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -136,6 +137,7 @@ def engine_reader(app: Any, reading: str = "taste") -> Reader:
     states."""
     model = cue_model() if reading == "taste" else None
 
+    @lru_cache(maxsize=8192)  # the held-out half is scored again within the whole file
     def read(text: str) -> tuple[frozenset[int], frozenset[int]]:
         u = app.engine.understand(text)
         if reading == "stated":

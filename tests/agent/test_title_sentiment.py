@@ -130,6 +130,6 @@ def test_run_writes_the_report(files: Path, catalogue: Catalogue, tmp_path: Path
     assert every["balanced_accuracy"] == pytest.approx(0.6667, abs=1e-4)
     assert every["liked_recall"] == 1.0
     assert every["confusion"]["disliked"] == {"liked": 1, "disliked": 1, "neither": 1}
-    assert len(app.engine.calls) == 2 + 4 + 2 + 4  # once per message per scored set, not per mention
+    assert len(app.engine.calls) == 4 + 4  # once per message and reading, not per mention or set
     md = (tmp_path / "out" / "title_sentiment.md").read_text()
     assert "| disliked | 0 | 1 | 1 |" in md
