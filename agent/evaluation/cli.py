@@ -61,6 +61,9 @@ def add_eval_parser(subparsers: Any, handler: Callable[[argparse.Namespace], int
         help="score liked/disliked readings of titles against the ReDial train seekers' labels",
     )
     common(s)
+    s = sub.add_parser("critiques", help="critique directions: share of next picks moving the asked way")
+    s.add_argument("--starts", type=int, default=0, help="at most N starting conversations (0 = all 30)")
+    common(s)
     s = sub.add_parser("all", help="scripts + ReDial (report half) + understanding corpus + simulate")
     common(s)
     return p
@@ -200,6 +203,23 @@ def eval_corpus(app: Any, settings: Any, out: Path) -> int:
     return 0
 
 
+def eval_critiques(app: Any, out: Path, starts: int = 0) -> int:
+    """``eval critiques``: the 8 critique directions over the starting conversations; 0 always."""
+    from agent.evaluation.critiques import STARTS, critiques_report, run_steps, summarise
+    from agent.evaluation.report import write_report
+
+    chosen = STARTS[:starts] if starts else STARTS
+    summary = summarise(run_steps(app.engine, chosen), app.engine)
+    _say(write_report(critiques_report(summary, len(chosen)), out))
+    for d, v in summary.items():
+        text = "n/a" if v["text_share"] is None else f"{v['text_share']:.3f}"
+        print(
+            f"{d:14s} axis {v['axis_share']:.3f} (control {v['control_axis_share']:.3f})  text {text}  "
+            f"shift {v['mean_axis_shift']:+.2f}"
+        )
+    return 0
+
+
 def run_eval(args: argparse.Namespace, settings: Any) -> int:
     """Dispatch ``reelchat eval …``; returns the exit code (1 when a script fails)."""
     from agent.evaluation.scripts import SCRIPTS_DIR
@@ -223,6 +243,8 @@ def run_eval(args: argparse.Namespace, settings: Any) -> int:
         return eval_groups(app, args.groups, args.seed, out, progress)
     if cmd == "understanding":
         return eval_understanding(app, settings, args, out)
+    if cmd == "critiques":
+        return eval_critiques(app, out, args.starts)
     # all
     t0 = time.perf_counter()
     code = eval_scripts(app, [SCRIPTS_DIR], out, progress)

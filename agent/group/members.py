@@ -55,7 +55,8 @@ _NOT_NAMES = frozenset(
         "Something Nothing Show Give Find Recommend Suggest Movie Movies Film Films What Which How "
         "Why Tonight Today "
         "Thanks Hi Hello Hey Yes No Not Only Just Oh So Then Now Everyone Everybody Nobody Both All None "
-        "Neither Let Lets Let's That This These Those There Here Some More Less Great Good Ok Okay Sure"
+        "Neither Let Lets Let's That This These Those There Here Some More Less Great Good Ok Okay Sure "
+        "Don't Dont Didn't Didnt Doesn't Never Really Usually Definitely Probably"
     )
 )
 _WHO = rf"(?:{_NAME}|(?i:my|our|the) (?i:{_ROLE_WORDS}))"

@@ -14,6 +14,8 @@ from agent.prior.blend import BlendWeights, PriorBlend, TurnContext, genre_share
 from agent.prior.conversational import ConversationPrior
 from agent.records import Step
 from agent.settings import PipelineConfig
+from agent.understanding.deltas import Critique
+from agent.understanding.directions import movers_first
 from agent.understanding.state import SessionState
 from ranking.base import mmr_order
 from ranking.protocol import Ranker
@@ -40,6 +42,8 @@ class PipelineRequest:
     k: int = 5
     diversity: float = 0.0  # added to the configured base diversity ("something else" raises it)
     popularity_bias: float = 0.0  # < 0 favours the long tail, > 0 well-known movies
+    directions: tuple[Critique, ...] = ()  # critique directions: movers along them go first
+    direction_from: tuple[int, ...] = ()  # the picks the directions are relative to
 
     @classmethod
     def from_state(cls, state: SessionState, k: int | None = None) -> PipelineRequest:
@@ -58,6 +62,8 @@ class PipelineRequest:
             k=k or state.k,
             diversity=state.diversity,
             popularity_bias=state.popularity_bias,
+            directions=tuple(Critique(d) for d in state.directions),
+            direction_from=tuple(state.direction_from),
         )
 
     @property
@@ -126,6 +132,8 @@ class Pipeline:
             return PipelineResult((), tuple(steps), (*notices, shortfall(0, req.k)))
         t1 = time.perf_counter()
         ranked = self._rank(req, list(cand), vec, ranker)
+        if req.directions:  # "something funnier": candidates that move that way, in ranked order, first
+            ranked = movers_first(ranked, self.catalogue, req.directions, req.direction_from)
         steps.append(Step("rerank", f"reranked {len(cand)} candidates", _ms(t1)))
         picks = self._pick(req, ranked)
         if len(picks) < req.k:

@@ -33,6 +33,7 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("year", _phrase(r"what year|which year|when (?:was|did|is)|how old|release[sd]?|come out|came out")),
     ("rating", _phrase(r"rating|rated|score|any good|is it good|well liked|reviews?|how good")),
     ("genres", _phrase(r"genres?|what kind|what sort|what type|scary|funny|romantic|violent|sad|"
+                       r"(?:is|was) (?:it|that|this) (?:a |an )?\w+ (?:movie|film)|"
                        r"for kids|kid[- ]friendly|family[- ]friendly|animated|gory|dark|creepy|action")),
     ("about", _phrase(r"about|plot|story|synopsis|premise|tell me more|more info|details|describe")),
 )  # fmt: skip
@@ -52,10 +53,13 @@ _SUBJECT = _phrase(
 _CHITCHAT = _phrase(
     r"(?:i'?ll |i will |i'?m |i am )?(?:have to |make sure to |gonna |going to |definitely |go )*"
     r"(?:check|look|watch) (?:it|that|that one|them|those|this one) (?:out|up)|"
-    r"(?:have ?n'?t|have not|never|not) (?:seen|heard of|watched) (?:that|it|them|those|that one)(?: one)?|"
+    r"(?:i )?(?:have ?n'?t|have not|never|not) (?:seen|heard of|watched) "
+    r"(?:that|it|them|those|that one)(?: one)?|"
     r"(?:i'?ve |i have )?never heard of (?:that|it|them|those)(?: one)?|(?:no,? )?i haven'?t|"
-    r"(?:have|hope you have|enjoy) (?:a |your )?(?:good|great|nice|wonderful|lovely) "
-    r"(?:day|one|night|weekend|weeked|evening|time|holiday|holidays)|"
+    r"(?:(?:and )?(?:have|hope you have|enjoy) )?(?:a |your )?(?:good|great|nice|wonderful|lovely) "
+    r"(?:holiday |long )?(?:day|one|night|weekend|weeked|evening|time|holiday|holidays)|"
+    r"(?:great|good|nice|cool|awesome|thanks for the|thank you for the) "
+    r"(?:suggestions?|recommendations?|ideas?|picks?|choices?)(?: though)?|"
     r"happy (?:holidays|new year|thanksgiving)|"
     r"nice (?:to meet|meeting|talking|chatting)(?: (?:to|with))? you|"
     r"greetings|how are you(?: doing)?(?: today)?|"
@@ -125,9 +129,20 @@ def _states_taste(text: str, u: Understanding) -> bool:
     return False
 
 
+def _states_genre_taste(text: str, u: Understanding) -> bool:
+    """A sentence that is not a question states a genre taste ("Is that a movie? I like animation")."""
+    if not u.genres_liked:
+        return False
+    return any(
+        _TASTE_STATEMENT.search(sentence)
+        for sentence in re.split(r"(?<=[.!?])\s+|\n", text)
+        if not sentence.rstrip().endswith("?")
+    )
+
+
 def _is_question(text: str, u: Understanding) -> bool:
     rest = _strip_titles(text, u)
-    if _states_taste(text, u):
+    if _states_taste(text, u) or _states_genre_taste(text, u):
         return False
     if u.critiques or u.k is not None or u.clear_years:
         return False

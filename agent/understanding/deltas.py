@@ -56,6 +56,7 @@ class Understanding:
     genres_required: tuple[str, ...] = ()
     genres_excluded: tuple[str, ...] = ()
     genres_liked: tuple[str, ...] = ()  # "I like comedies": a taste that ranks, not a filter
+    genres_allowed: tuple[str, ...] = ()  # "horror is fine": no longer excluded, not required either
     year_min: int | None = None
     year_max: int | None = None
     clear_years: bool = False  # "any year"
@@ -68,6 +69,7 @@ class Understanding:
     critiques: tuple[Critique, ...] = ()
     reset: bool = False
     mentions: tuple[TitleMention, ...] = ()  # every title span found, resolved or not
+    assumed: tuple[int, ...] = ()  # titles in ``liked`` only because no cue reached them ("like X")
     text: str = ""  # the message with titles removed, for semantic retrieval
     act: Act = "recommend"  # set by agent.understanding.acts after parsing
 

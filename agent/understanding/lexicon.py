@@ -202,7 +202,10 @@ GENERIC_TITLE_WORDS = words(
 # Sentiment cues, rewritten into markers before items are attributed. Order matters.
 NEUTRAL_CUE = (
     r"(?:have ?n'?t|have not|never|not yet|did ?n'?t|did not|not) (?:\w+ )?(?:seen|watched|saw|see|watch)"
-    r"|have you (?:ever )?(?:seen|watched)|did you (?:see|watch|like)|do you (?:know|like)|what about"
+    r"|have you (?:ever )?(?:seen|watched)|did you (?:see|watch|like)"
+    r"|do you (?:know|like)(?: of| about)?(?= +¤T)"
+    r"|what about|(?:not |n't |un)familiar with|never hea?r?d (?:of|about)|not sure about"
+    r"|(?:do ?n'?t|do not) think i(?:'ve| have)? (?:ever )?(?:seen|watched|saw)"
     r"|is (?:it|that) any good|haven'?t seen|(?:have ?n'?t|have not|never|not) (?:\w+ )?heard (?:of|about)"
     r"|saw (?:the |a )?(?:trailers?|previews?|ads?) (?:for|of)|(?:a|the) (?:film|movie|documentary) about"
     r"|(?:not sure|don'?t know) (?:if |whether |that )?(?:i'?d |i would |i'?ll |i will )?(?:like|enjoy|love)?"
@@ -214,15 +217,19 @@ DISLIKE_CUE = (
     r"impressed by|get into|fond of|big on|interested in|crazy about|care (?:too |that |very |so )?much for)"
     r"|(?:do ?n'?t|do not|please don'?t|never|stop) (?:\w+ )?"
     r"(?:recommend(?:ing)?|suggest(?:ing)?|show(?:ing)?)"
-    r"|(?:not|was ?n'?t|was not|i'?m not|am not) (?:such |really |that |much of |very )*(?:a |an )?"
-    r"(?:very |big |huge )*fan of|besides?|aside from|pass on"
+    r"|(?:not|never|was ?n'?t|was not|i'?m not|am not) (?:such |really |that |much of |much |very )*"
+    r"(?:a |an )?"
+    r"(?:very |big |huge )*fan of|pass on"
     r"|(?:much |way |a lot |even )?(?:better|more) than"
     r"|(?:heard|read) (?:\w+ ){0,3}(?:bad|awful|terrible|negative|horrible) (?:things|reviews|stuff)"
     r" (?:about|of|for)"
     r"|not (?:too |to |that |very |really |all that )?interested in|stop with|skip|burned by|let down by"
     r"|disappointed (?:by|with|in)|hated|hate|hates|disliked|dislike|dislikes|despised?|loathed?"
-    r"|not a fan of|no fan of|not into"
-    r"|nothing like|unlike|except|other than|apart from|not interested in|not in the mood for|tired of"
+    r"|not a fan of|no fan of|not into|least favou?rites?|dis+ap+ointed (?:by|with|in)"
+    r"|(?:not|n't) (?:really )?(?:looking for|in the mood for|wanting) "
+    r"(?:something |anything |movies? |films? )?"
+    r"(?:that'?s )?(?:like|similar to)|not anything (?:that'?s )?(?:like|similar to)"
+    r"|nothing like|unlike|except|not interested in|not in the mood for|tired of"
     r"|sick of|bored by|bored of|avoid|no more|instead of|rather than|without|anything but|couldn'?t finish"
     r"|walked out of|fell asleep (?:during|watching)"
 )
@@ -234,7 +241,11 @@ LIKE_CUE = (
     r"|(?:my )?favou?rites? (?:is|are|was|were|include|includes|being)|(?:my )?favou?rite"
     r"|recommend(?:ed)?|impressed by|blew me away"
 )
-SEEN_CUE = r"(?:i'?ve |i have |i |already |have )?(?:already )?(?:seen|watched|saw|rewatched)"
+# "anything besides X": X is known (never recommended again), neither liked nor disliked
+SEEN_CUE = (
+    r"(?:i'?ve |i have |i |already |have )?(?:already )?(?:seen|watched|saw|rewatched)"
+    r"|besides?|aside from|other than|apart from"
+)
 POSITIVE_WORDS = (
     r"great|amazing|awesome|good|fantastic|excellent|brilliant|incredible|perfect|favou?rite|masterpiece|fun"
     r"|beautiful|best|cool|wonderful|superb|epic|solid|fine|nice|enjoyable|underrated|my jam|a classic|gold"
@@ -245,7 +256,10 @@ NEGATIVE_WORDS = (
     r"|a let down|mediocre|stupid|annoying|lame|too long|too slow|slow|dumb|horrible|crap|rubbish|forgettable"
     r"|not for me|a waste of time|pretentious|cheesy|weak|silly|not so much|not that much|nonsense|corny"
     r"|a disappointment|a dissapointment|disappointing|underwhelm(?:ed|ing)|overhyped"
-    r"|too silly|too scary|too gory|too violent"
+    r"|too silly|too scary|too gory|too violent|too (?:young|childish|kiddie|long|slow|weird|cheesy|dark|sad"
+    r"|depressing|predictable|confusing|corny|gross|creepy|over the top)|confusing|predictable|awkward"
+    r"|a (?:bit|little) (?:much|off)|not my (?:speed|thing|style|cup of tea|kind of \w+|type|favou?rite)"
+    r"|not (?:that |very |all that |as |so )?(?:good|great|funny|interesting|entertaining)"
 )
 POSITIVE_VERBS = r"rocks?|rocked|rules?|ruled|blew me away|was a blast|slaps"
 NEGATIVE_VERBS = (
@@ -257,12 +271,15 @@ POSITIVE_PRONOUN = (
     r"(?:it|them|both|that one|those)(?! *¤)"
 )
 NEGATIVE_PRONOUN = (
-    r"(?:hated|disliked|didn'?t (?:really )?(?:like|enjoy|care for)|did not (?:like|enjoy|care for)|"
+    r"(?:(?:not|was ?n'?t|was not|i'?m not|am not) (?:such |really |that |very )*(?:a |an )?"
+    r"(?:very |big |huge )*fan of|wouldn'?t (?:watch|see)(?= (?:it|them|that) again)|hated|disliked|"
+    r"didn'?t (?:really )?(?:like|enjoy|care for)|did not (?:like|enjoy|care for)|"
     r"(?:wouldn'?t|would not|won'?t|don'?t think i(?:'d| would| will)) (?:like|enjoy|love)|"
     r"not (?:really )?interested in) (?:it|them|both|that one|those|that)(?! *¤)"
 )
 COPULA = r"(?:was|were|is|are|'s|looks?|looked|seems?|seemed|sounds?|sounded|felt|feels?|remains?)"
 ADVERBS = (
     r"(?:so|as|really|very|pretty|kinda|kind of|sort of|super|quite|just|truly|absolutely|totally|a bit|"
-    r"a little|honestly|actually|also|too|such|an?|my|all-time|all time|personal|definitely|the|way)"
+    r"a little|honestly|actually|also|too|such|an?|my|all-time|all time|personal|definitely|the|way|"
+    r"one of the|probably|easily|certainly|still|overall|kinda)"
 )

@@ -22,7 +22,7 @@ from agent.understanding import lexicon as lx
 from agent.understanding.deltas import Critique, TitleMention, Understanding
 from agent.understanding.matching import Work, phrase
 from agent.understanding.quantities import ages, count, number, spell_years, years
-from agent.understanding.sentiment import DISLIKE, LIKE, SEEN, attribute, item_marker
+from agent.understanding.sentiment import DISLIKE, LIKE, SEEN, Attribution, attribute, item_marker
 from retrieval.titles import TitleResolver, TitleSpan
 
 _ORD = lx.ORDINAL_RE
@@ -86,6 +86,10 @@ _FILLER_RE = phrase(
     r"|similar|other|already|yes|yeah|lol|now|tonight|watch|see|else|ideas?|suggestions?|recommendations?"
     r"|kind|sort|type|stuff|there|then|than|as|if|at|by|from|all|both|either|into|let's|lets|let|ones?"
 )
+_SIMILAR_ASK_RE = phrase(
+    r"(?:anything|something|any|some|other|more) (?:\w+ )?(?:similar|alike|along those lines|in that vein)|"
+    r"similar (?:ones|movies|films|titles|stuff)|(?:movies|films|ones) like (?:that|those|them|these|it)"
+)
 _CONTROL_CHARS = dict.fromkeys(i for i in range(0xA0) if (i < 0x20 and chr(i) not in "\n\t") or i >= 0x7F)
 
 
@@ -137,7 +141,7 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
     msg = _sanitize(message)
     if not msg.strip():
         return Understanding()
-    spans = [s for s in resolver.find_mentions(msg) if not _generic_span(s)]
+    spans = [s for s in resolver.find_mentions(msg) if not _generic_span(s, msg)]
     work = Work(_marked(msg, spans))
     reset = bool(work.take(_RESET_RE))
     seen_all = bool(work.take(_SEEN_ALL_RE))
@@ -150,11 +154,14 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
     year_min, year_max = _relative_bound(years(work, max_year), critiques)
     refs = _refs(work)
     k = count(work)
-    required, excluded, liked_genres, negated_spans = _genres(work.w, frozenset(genres))
+    required, excluded, liked_genres, allowed, negated_spans = _genres(work.w, frozenset(genres))
     if child and "Children" in genres and "Children" not in (*required, *excluded, *liked_genres):
         required.append("Children")
     mood = _moods(work.w)
-    movies, picks = _labelled(work.w, spans, refs)
+    attribution = attribute(work.w)
+    movies, picks = _labelled(attribution, spans, refs)
+    if _SIMILAR_ASK_RE.search(work.w):  # "I saw X and Y, anything similar?": asking for more of them
+        movies[LIKE] += [m for m in movies[SEEN] if m not in movies[LIKE] and m not in movies[DISLIKE]]
     return Understanding(
         liked=tuple(movies[LIKE]),
         disliked=tuple(movies[DISLIKE]),
@@ -166,6 +173,7 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
         genres_required=tuple(required),
         genres_excluded=tuple(excluded),
         genres_liked=tuple(liked_genres),
+        genres_allowed=tuple(allowed),
         year_min=None if clear_years else year_min,
         year_max=None if clear_years else year_max,
         clear_years=clear_years,
@@ -176,16 +184,41 @@ def _parse(message: str, resolver: TitleResolver, *, genres: Sequence[str], max_
         critiques=tuple(critiques),
         reset=reset,
         mentions=tuple(TitleMention(s.text, s.movie_id, s.alternatives, s.score) for s in spans),
+        assumed=_assumed(spans, attribution),
         text=_free_text(work.w, negated_spans),
     )
 
 
-def _generic_span(span: TitleSpan) -> bool:
-    """A span that is only a common word ("stuff", "the original", "the fourth"): never a title."""
-    text = re.sub(r" +(?:19|20)\d\d$", "", " ".join(_lower(span.text).split()))
+def _generic_span(span: TitleSpan, msg: str = "") -> bool:
+    """A span that is only a common word ("stuff", "the original", "the fourth"), a lower-case word that
+    is a small part of a longer title ("watching" for "The Children Are Watching Us"), or a match whose
+    year contradicts the year written with it ("Girls Trip (2017)" read as "The Trip (2002)"): never a
+    title. A written year that agrees with the match ("The Post (2017)") makes it a title."""
+    text = re.sub(r" *\(?(?:19|20)\d\d\)?$", "", " ".join(_lower(span.text).split()))
+    best = span.matches[0] if span.matches else None
+    if best is not None and span.year is not None and best.year is not None:
+        if abs(span.year - best.year) <= 1:
+            return False
+        if _wrong_year_fragment(span, msg, text, best.title):
+            return True
     if text.removeprefix("the ") in lx.GENERIC_TITLE_WORDS or _RESET_RE.fullmatch(text):
         return True
+    if best is not None:
+        title_words = re.sub(r"^(?:the|a|an) ", "", _lower(best.title)).split()
+        # capitals tell a title from a word, except where a sentence starts ("Wasn't a huge fan")
+        uninformative = span.text.islower() or msg[: span.start].rstrip()[-1:] in ("", ".", "!", "?")
+        if uninformative and len(text.split()) == 1 and len(title_words) >= 3:
+            return True
     return bool(_GENERIC_SPAN_RE.fullmatch(text))
+
+
+def _wrong_year_fragment(span: TitleSpan, msg: str, text: str, title: str) -> bool:
+    """A wrong year is common in chat; a wrong year on a part of a title or of a longer capitalised name
+    ("Girls Trip (2017)" spotted as "Trip (2017)") is not a title."""
+    partial = text.removeprefix("the ").split() != re.sub(r"^(?:the|a|an) ", "", _lower(title)).split()
+    before = re.search(r"(\S+)\s*$", msg[: span.start])
+    inside_name = bool(before and before.group(1)[:1].isupper() and before.group(1)[-1] not in ".!?")
+    return partial or inside_name
 
 
 def _relative_bound(
@@ -209,13 +242,22 @@ def _critiques(work: Work) -> list[Critique]:
     return critiques
 
 
+def _assumed(spans: Sequence[TitleSpan], attribution: Attribution) -> tuple[int, ...]:
+    """Titles liked only because no cue reached them ("something like X")."""
+    out: list[int] = []
+    for i, span in enumerate(spans):
+        if ("T", i) in attribution.defaulted and span.movie_id is not None and span.movie_id not in out:
+            out.append(span.movie_id)
+    return tuple(out)
+
+
 def _labelled(
-    w: str, spans: Sequence[TitleSpan], refs: Sequence[tuple[int, ...]]
+    attribution: Attribution, spans: Sequence[TitleSpan], refs: Sequence[tuple[int, ...]]
 ) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
     """Movie ids and pick references per label (like, dislike, seen), in item order, without repeats."""
     movies: dict[str, list[int]] = {LIKE: [], DISLIKE: [], SEEN: []}
     picks: dict[str, list[int]] = {LIKE: [], DISLIKE: [], SEEN: []}
-    for (kind, index), labels in sorted(attribute(w).labels.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    for (kind, index), labels in sorted(attribution.labels.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         for label in (LIKE, DISLIKE, SEEN):
             if label not in labels:
                 continue
@@ -281,6 +323,11 @@ def _negated(w: str, start: int) -> bool:
     return bool(_NEG_VERB_RE.search(" ".join(toks[max(0, k - 4) : k + 1])))
 
 
+# "horror is fine", "comedies are ok too": allowed, not asked for
+_ALLOWED_RE = re.compile(
+    r"(?: movies?| films?)? (?:is|are|'s|would be|will be) (?:also |totally |perfectly )?"
+    r"(?:fine|ok|okay|alright|all right|allowed|acceptable|no problem)(?![\w'])"
+)
 _CLAUSE_END_RE = re.compile(r"[.!?;\n]|\bbut\b")
 _TASTE_RE = re.compile(
     r"\b(?:like|likes|liked|love|loves|loved|enjoy|enjoys|enjoyed|into|fan of|fond of|prefer|adore|"
@@ -298,8 +345,11 @@ def _is_taste(w: str, start: int) -> bool:
     return bool(_TASTE_RE.search(clause)) and not _REQUEST_RE.search(clause)
 
 
-def _genres(w: str, known: frozenset[str]) -> tuple[list[str], list[str], list[str], list[tuple[int, int]]]:
-    """(required, excluded, liked, negated spans): "I like X" is a taste; asking for X requires it."""
+def _genres(
+    w: str, known: frozenset[str]
+) -> tuple[list[str], list[str], list[str], list[str], list[tuple[int, int]]]:
+    """(required, excluded, liked, allowed, negated spans): "I like X" is a taste; asking for X requires
+    it; "X is fine" only allows it."""
     hits: list[tuple[int, int, tuple[str, ...], bool]] = []
     for pattern, names, noun in _GENRE_RULES:
         for m in pattern.finditer(w):
@@ -307,6 +357,7 @@ def _genres(w: str, known: frozenset[str]) -> tuple[list[str], list[str], list[s
     hits.sort(key=lambda h: (h[0], -h[1]))
     state: dict[str, bool] = {}
     taste: set[str] = set()
+    allowed: list[str] = []
     negated_spans: list[tuple[int, int]] = []
     end = -1
     for start, stop, names, noun in hits:
@@ -320,6 +371,12 @@ def _genres(w: str, known: frozenset[str]) -> tuple[list[str], list[str], list[s
         noun = noun or (bool(_ADJECTIVE_AS_NOUN_RE.match(w, stop)) and _is_taste(w, start))
         if not (negated or noun):
             continue
+        if not negated and _ALLOWED_RE.match(w, stop):
+            for name in names:
+                if name in known:
+                    state.pop(name, None)
+                    allowed.append(name)
+            continue
         liked = not negated and _is_taste(w, start)
         for name in names:
             if name in known:
@@ -331,7 +388,7 @@ def _genres(w: str, known: frozenset[str]) -> tuple[list[str], list[str], list[s
                     taste.discard(name)
     required = [g for g, on in state.items() if on and g not in taste]
     liked_genres = [g for g, on in state.items() if on and g in taste]
-    return required, [g for g, on in state.items() if not on], liked_genres, negated_spans
+    return required, [g for g, on in state.items() if not on], liked_genres, allowed, negated_spans
 
 
 def _moods(w: str) -> list[str]:

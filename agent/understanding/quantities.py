@@ -49,6 +49,10 @@ _AGE_RES = tuple(
     phrase(p)
     for p in (
         rf"(?P<child>{_AGE_NUM})[- ](?:years?|yrs?)[- ]olds?",
+        r"(?:kids?|children|sons?|daughters?|boys?|girls?|grandkids?|grandchildren|nephews?|nieces?"
+        r"|little ones)"
+        rf"(?: are| is|'s| aged?)? (?P<child>{_AGE_NUM})(?: and {_AGE_NUM})?"
+        rf"(?= *(?:[.,!?;\n]|$|and\b|years?\b|yrs?\b))",
         rf"{_AGE_NUM} (?:years?|yrs?) (?:old|of age)|aged? {_AGE_NUM}",
         rf"(?:i'?m|i am|he'?s|she'?s|he is|she is|they'?re|they are|are|is|turn(?:s|ed|ing)?) {_AGE_NUM}"
         rf"(?= *(?:[.,!?;\n]|$|and\b|now\b|today\b|next\b))",

@@ -59,6 +59,16 @@ _LIKE_AFTER_NOUN_RE = phrase(
     + "|".join(f"(?<={w} )" for w in ("movies", "films", "stuff", "things", "ones", "movie", "film"))
     + ")like"
 )
+# "I heard bad things about X": before the predicates, which would take "bad" as a verdict on what precedes
+_HEARSAY_RE = phrase(
+    r"(?:heard|read) (?:\w+ ){0,3}(?:bad|awful|terrible|negative|horrible|mixed|mediocre|poor) "
+    r"(?:things|reviews|stuff|press|word) (?:about|of|for|on)"
+)
+# "my favourite Ben Stiller movie was X": a like cue, before the predicates take "favourite" as a verdict
+_FAVOURITE_RE = phrase(
+    r"(?:my|our|his|her|their) (?:all[- ]time |personal |absolute |very )?favou?rites? (?:[\w'-]+ ){0,4}?"
+    r"(?:movies? |films? |ones? )?(?:is|are|was|were|has to be|would be|being)"
+)
 _CUES = (
     (phrase(lx.NEUTRAL_CUE), "¤N¤"),
     (phrase(lx.DISLIKE_CUE), "¤D¤"),
@@ -78,6 +88,7 @@ class Attribution:
     """Labels per item marker, e.g. ``{("T", 0): {"like"}, ("R", 1): {"dislike"}}``."""
 
     labels: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+    defaulted: set[tuple[str, int]] = field(default_factory=set)  # liked only because no cue reached them
 
 
 def _pronoun_sub(m: re.Match[str]) -> str:
@@ -106,12 +117,15 @@ def attribute(marked: str) -> Attribution:
     for key, labels in out.labels.items():
         if key not in explicit and not labels:
             labels.add(LIKE)
+            out.defaulted.add(key)
     return out
 
 
 def _with_cue_markers(marked: str) -> str:
     """``marked`` with predicates and cue phrases replaced by their markers."""
     text = _LIKE_AFTER_NOUN_RE.sub(" ", marked)
+    text = _HEARSAY_RE.sub(" ¤D¤ ", text)
+    text = _FAVOURITE_RE.sub(" ¤L¤ ", text)
     text = _NEUTRAL_POST_RE.sub(" ¤O¤ ", text)
     text = _SEEN_PRONOUN_RE.sub(" ¤W¤ ", text)
     text = _PRONOUN_VERB_RE.sub(_pronoun_sub, text)
@@ -163,11 +177,16 @@ def _cue_labels(
     not_label: str | None = DISLIKE
     before = None  # the cue of the clause before ("I've seen X, but not Y": Y is not seen, not disliked)
     for idx, tok in enumerate(toks):
-        if tok in _BOUNDARY:
+        # "though" ends a clause after a comma ("X was great, though Y..."), not as a mid-clause adverb
+        if tok in _BOUNDARY and not (tok == "though" and idx and toks[idx - 1] not in (",", ".", "!", "?")):
             before = cue
             cue, cue_set = None, False
         elif tok in _CUE_LABEL:
             cue, cue_set = _CUE_LABEL[tok], True
+            # "No I haven't seen X", "no, I really liked X": a viewing cue, or a cue after "no," decides;
+            # "I never got into X" stays negated
+            if tok in ("¤N¤", "¤S¤") or "," in toks[max(0, not_until - 3) : idx]:
+                not_until = -1
         elif tok == "¤X¤" or (tok == "¤M¤" and toks[idx + 1 : idx + 2] and toks[idx + 1][:2] == "¤T"):
             not_until = idx + 3
             not_label = None if SEEN in (cue, before) else DISLIKE

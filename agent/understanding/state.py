@@ -10,6 +10,7 @@ from typing import TypeVar
 from agent.records import Member, Query
 from agent.settings import DEFAULT_LIMITS
 from agent.understanding.deltas import Critique, Understanding
+from agent.understanding.directions import DIRECTIONS
 from retrieval.catalogue import Catalogue
 
 DEFAULT_K = 5
@@ -36,6 +37,9 @@ class SessionState:
     popularity_bias: float = 0.0  # < 0 favours the long tail, > 0 favours well-known movies
     diversity: float = 0.0  # raised by "something else"
     focus: int | None = None  # the movie the last question was about ("who's in it?" then "is it scary?")
+    # this turn's critique directions ("funnier") and the picks they are relative to (movers go first)
+    directions: list[str] = field(default_factory=list)
+    direction_from: list[int] = field(default_factory=list)
     # group conversations: the other viewers by display name (the speaker's own tastes stay above)
     members: dict[str, SessionState] = field(default_factory=dict)
     strategy: str = ""  # group aggregation strategy; "" = the default (agent.group.aggregate)
@@ -144,6 +148,7 @@ def apply_understanding(
 ) -> list[str]:
     """Fold one message's deltas into ``state``; return one-line notices for the user."""
     notices: list[str] = []
+    state.directions, state.direction_from = [], []
     if u.reset:
         state.reset()
         notices.append("Starting over: I've forgotten the earlier preferences.")
@@ -167,6 +172,9 @@ def apply_understanding(
 
     if u.clear_genres or u.replace_genres:
         state.genres_required.clear()
+    for g in u.genres_allowed:
+        if _discard(state.genres_excluded, g):
+            notices.append(f"Earlier you ruled out {g}; allowing it again.")
     for g in u.genres_liked:
         if _discard(state.genres_excluded, g):
             notices.append(f"Earlier you ruled out {g}; going with your latest message and allowing it.")
@@ -196,6 +204,9 @@ def apply_understanding(
         if explicit_years and c in (Critique.MORE_RECENT, Critique.OLDER):
             continue  # "more recent ones, from 2012 or later": the stated year wins over the relative one
         _apply_critique(state, c, catalogue, notices)
+        if c in DIRECTIONS and state.last_picks:
+            state.directions.append(c.value)
+            state.direction_from = list(state.last_picks)
     return notices
 
 
@@ -264,8 +275,10 @@ def _lean(state: SessionState, c: Critique) -> None:
     for g in away:
         _discard(state.genres_liked, g)
     for g in ruled_out:
-        _discard(state.genres_required, g)
-        _add(state.genres_excluded, g)
+        # relative to nothing shown and nothing asked ("like Seven but less gory"): a leaning only
+        if state.last_picks or g in state.genres_required:
+            _discard(state.genres_required, g)
+            _add(state.genres_excluded, g)
     for g in towards:
         _discard(state.genres_excluded, g)
         if g not in state.genres_required:

@@ -99,7 +99,11 @@ def _critique(state: SessionState, catalogue: Catalogue, *critiques: Critique, *
 
 
 def test_critique_directions_shift_genres(catalogue: Catalogue) -> None:
+    fresh = SessionState()
+    _critique(fresh, catalogue, Critique.LESS_VIOLENT)  # relative to nothing shown: a leaning only
+    assert fresh.genres_excluded == []
     state = SessionState(genres_liked=["Thriller", "Horror"])
+    state.show([10, 8])  # Heat, Scream
     _critique(state, catalogue, Critique.FUNNIER)
     assert "Comedy" in state.genres_liked and "Thriller" not in state.genres_liked
     _critique(state, catalogue, Critique.DARKER)

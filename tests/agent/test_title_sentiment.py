@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.evaluation.title_sentiment import labelled_mentions, run_title_sentiment, score
-from agent.understanding.state import SessionState
+from agent.understanding.deltas import Understanding
+from agent.understanding.taste import in_fit_half
 from retrieval.catalogue import Catalogue
 from retrieval.redial import TitleMapper, load_train_dialogues
 
@@ -100,16 +101,14 @@ def test_scores_have_known_answers(files: Path, catalogue: Catalogue) -> None:
 
 @dataclass
 class FakeEngine:
-    """absorb() folds the fake reading into the state, as the real engine's absorb does."""
+    """understand() states the fake reading, as the real engine's parser would."""
 
     calls: list[str] = field(default_factory=list)
 
-    def absorb(self, state: SessionState, text: str, *, groups: bool = True) -> None:
-        assert not state.liked and not state.disliked  # every message is read from an empty state
+    def understand(self, text: str) -> Understanding:
         self.calls.append(text)
         liked, disliked = reading(text)
-        state.liked += sorted(liked)
-        state.disliked += sorted(disliked)
+        return Understanding(liked=tuple(sorted(liked)), disliked=tuple(sorted(disliked)))
 
 
 @dataclass
@@ -122,10 +121,15 @@ def test_run_writes_the_report(files: Path, catalogue: Catalogue, tmp_path: Path
     app = FakeApp(catalogue, FakeEngine())
     run_title_sentiment(app, files, tmp_path / "out")
     data = json.loads((tmp_path / "out" / "title_sentiment.json").read_text())
-    assert data["n"] == 5
-    assert data["balanced_accuracy"] == pytest.approx(0.6667, abs=1e-4)
-    assert (data["liked_recall"], data["baseline_balanced_accuracy"]) == (1.0, 0.5)
-    assert data["confusion"]["disliked"] == {"liked": 1, "disliked": 1, "neither": 1}
-    assert len(app.engine.calls) == 4  # one read per message, not per mention
+    # the headline is the held-out half: dialogue "2" (dialogue "1" is in the cue model's fit half)
+    assert not in_fit_half("2") and in_fit_half("1")
+    assert data["n"] == 2 and data["confusion"]["disliked"] == {"liked": 0, "disliked": 1, "neither": 1}
+    assert data["baseline_balanced_accuracy"] == 0.5
+    every = data["others"]["taste reading, every train dialogue (half of them fitted the cue model)"]
+    assert every["n"] == 5
+    assert every["balanced_accuracy"] == pytest.approx(0.6667, abs=1e-4)
+    assert every["liked_recall"] == 1.0
+    assert every["confusion"]["disliked"] == {"liked": 1, "disliked": 1, "neither": 1}
+    assert len(app.engine.calls) == 4 + 4  # once per message and reading, not per mention or set
     md = (tmp_path / "out" / "title_sentiment.md").read_text()
-    assert "| disliked | 1 | 1 | 1 |" in md
+    assert "| disliked | 0 | 1 | 1 |" in md
