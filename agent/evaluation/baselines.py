@@ -108,6 +108,24 @@ def no_reranker_variant(app: Any, k: int = 50) -> Variant:
     return agent_variant(without_reranker(app), k)
 
 
+DIALOGUE_LABELS = {"base": "MiniLM, untuned", "tuned": "tuned"}
+
+
+def dialogue_variants(app: Any, retrievers: Mapping[str, Any], k: int = 50) -> dict[str, Variant]:
+    """The agent with each dialogue-context retriever (``kind -> DialogueRetriever``) as a candidate source
+    and blend feature, its weights those fitted for its kind; none when the agent has no prior."""
+    pipe = app.engine.pipeline
+    if pipe.blend is None:
+        return {}
+    return {
+        f"agent + dialogue retriever ({DIALOGUE_LABELS.get(kind, kind)})": agent_variant(
+            app.with_pipeline(pipe.with_dialogue(r)), k
+        )
+        for kind, r in retrievers.items()
+        if r is not None
+    }
+
+
 def tune_ease(
     ratings: pd.DataFrame,
     catalogue: Catalogue,
@@ -141,15 +159,18 @@ def build_variants(
     k: int = 50,
     include: Sequence[str] | None = None,
     train: tuple[Sequence[TrainDialogue], TrainMapping] | None = None,
+    dialogue: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Variant], dict[str, Any]]:
     """Every variant for the real agent, plus notes (chosen EASE λ, prior size) for the report; with
-    ``train`` (the ReDial train dialogues) also the prior-only baseline from the tune half + train."""
+    ``train`` (the ReDial train dialogues) also the prior-only baseline from the tune half + train; with
+    ``dialogue`` (kind -> dialogue retriever) the agent with each of them (:func:`dialogue_variants`)."""
     cat, ratings = app.catalogue, app.resources.ratings
     inter = build_interactions(ratings, cat.ids)
     log_pop = Popularity.fit(inter).log_counts
     notes: dict[str, Any] = {}
     variants: dict[str, Variant] = {
         "agent": agent_variant(app, k),
+        **dialogue_variants(app, dialogue or {}, k),
         "agent, no reranker": no_reranker_variant(app, k),
         "retrieval only": RetrievalBaseline(app.engine.pipeline, cat, app.resources.item_embeddings, k),
         "popularity": ScoreBaseline(cat.ids, log_pop, k),
