@@ -111,19 +111,36 @@ def no_reranker_variant(app: Any, k: int = 50) -> Variant:
 DIALOGUE_LABELS = {"base": "MiniLM, untuned", "tuned": "tuned"}
 
 
+class DialogueBaseline:
+    """The dialogue retriever alone: the catalogue ranked by cosine to the turn's last messages."""
+
+    def __init__(self, retriever: Any, k: int = 50) -> None:
+        self.retriever, self.k = retriever, k
+
+    def __call__(self, inp: TurnInput) -> list[int]:
+        from retrieval.dialogue_encoder import context_text
+
+        return [
+            m for m in self.retriever.top(context_text(inp.messages), self.k * 2) if m not in inp.mentioned
+        ]
+
+
 def dialogue_variants(app: Any, retrievers: Mapping[str, Any], k: int = 50) -> dict[str, Variant]:
-    """The agent with each dialogue-context retriever (``kind -> DialogueRetriever``) as a candidate source
-    and blend feature, its weights those fitted for its kind; none when the agent has no prior."""
+    """For each dialogue-context retriever (``kind -> DialogueRetriever``): the agent with it as a candidate
+    source and blend feature (its weights those fitted for its kind; only when the agent has a prior), and
+    the retriever alone."""
     pipe = app.engine.pipeline
-    if pipe.blend is None:
-        return {}
-    return {
-        f"agent + dialogue retriever ({DIALOGUE_LABELS.get(kind, kind)})": agent_variant(
-            app.with_pipeline(pipe.with_dialogue(r)), k
-        )
-        for kind, r in retrievers.items()
-        if r is not None
-    }
+    out: dict[str, Variant] = {}
+    for kind, r in retrievers.items():
+        if r is None:
+            continue
+        label = DIALOGUE_LABELS.get(kind, kind)
+        if pipe.blend is not None:
+            out[f"agent + dialogue retriever ({label})"] = agent_variant(
+                app.with_pipeline(pipe.with_dialogue(r)), k
+            )
+        out[f"dialogue retriever alone ({label})"] = DialogueBaseline(r, k)
+    return out
 
 
 def tune_ease(

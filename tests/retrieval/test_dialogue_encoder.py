@@ -127,3 +127,35 @@ def test_tiny_training_run_learns_and_is_cached(data_dir: Path, tmp_path: Path) 
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
 def test_tiny_training_run_on_cuda(data_dir: Path, tmp_path: Path) -> None:
     _tiny_training(data_dir, tmp_path, "cuda")
+
+
+def test_train_retriever_without_train_dialogues_is_one_line_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.commands.cli import main
+
+    monkeypatch.setenv("REELCHAT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("REELCHAT_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["train", "--retriever"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "redial-train" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_train_retriever_cli_on_a_tiny_slice(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.commands.cli import main
+    from tests.conftest import test_cache_dir
+
+    if not (data_dir / "redial-train").is_dir():
+        pytest.skip("no redial-train/ in the data folder")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "embeddings").symlink_to(test_cache_dir() / "embeddings")  # the index's vectors, if built
+    monkeypatch.setenv("REELCHAT_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("REELCHAT_CACHE_DIR", str(cache))
+    assert main(["train", "--retriever", "--max-pairs", "16", "--max-steps", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "step 2/2" in out and "ready" in out
+    assert [p for p in cache.glob("dialogue-encoder-*") if (p / DONE_FILE).is_file()]
