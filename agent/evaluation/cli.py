@@ -135,8 +135,11 @@ def eval_redial(
     train = load_train_folder(train_dir, mapper) if train_dir else None
     dialogue = {kind: app.resources.dialogue_retriever(kind) for kind in ("base", "tuned")}
     variants, notes = build_variants(app, tune, mapper, train=train, dialogue=dialogue)
+    from agent.prior.blend import dialogue_weights
+
     notes["dialogue_retriever"] = {
         kind: ("not trained: run `reelchat train --retriever`" if r is None else r.encoder.model_name)
+        + f" (weights {dialogue_weights(kind) or 'none fitted: candidates only'})"
         for kind, r in dialogue.items()
     }
     turns = report_half if half == "report" else tune
