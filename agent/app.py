@@ -14,6 +14,7 @@ from agent.resources import Resources
 from agent.settings import Settings
 from agent.store import Accounts, FeedbackStore
 from retrieval.catalogue import Catalogue
+from retrieval.dialogue_encoder import context_text
 
 
 class RecommenderAgent:
@@ -69,7 +70,7 @@ class RecommenderAgent:
     ) -> list[Recommendation]:
         """Stateless: replay ``messages`` (user/assistant turns) and recommend for the last state."""
         state = self.engine.replay(messages, k)
-        result = self.engine.recommend(state, k)
+        result = self.engine.recommend(state, k, context_text(messages))
         if explain:
             return list(self.engine.explain(state, result))
         return self.engine.cards(result)

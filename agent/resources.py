@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ranking.fallback import FallbackRanker
     from ranking.reranker import Reranker
     from retrieval.catalogue import Catalogue
+    from retrieval.dialogue_encoder import DialogueRetriever, TrainConfig
     from retrieval.embeddings import Encoder
     from retrieval.index import MovieIndex
     from retrieval.retriever import Retriever
@@ -204,6 +206,41 @@ class Resources:
             return None
         train = locate_redial_train(self.settings)
         return ConversationPrior.load(redial, self.catalogue, half=self.settings.prior, train_dir=train)
+
+    def dialogue_retriever(
+        self,
+        kind: str = "tuned",
+        *,
+        train: bool = False,
+        config: TrainConfig | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> DialogueRetriever | None:
+        """The dialogue-context retriever: ``base`` (the index's MiniLM, untuned) or ``tuned`` (fine-tuned on
+        ``redial-train/``: from the cache, trained now when ``train``); None when it is not available."""
+        from retrieval.dialogue_encoder import DialogueRetriever
+        from retrieval.dialogue_training import encoder_for_folder
+
+        if kind == "base":
+            return DialogueRetriever(self.catalogue, self.encoder, self.item_embeddings, "base")
+        train_dir = locate_redial_train(self.settings)
+        if train_dir is None:
+            return None
+        _, redial = locate_data(self.settings, progress=False)
+        id2info = redial / "id2info.json" if redial is not None else None
+        path = encoder_for_folder(
+            self.catalogue,
+            train_dir,
+            id2info,
+            self.item_embeddings,
+            self.settings.cache_dir,
+            config,
+            train=train,
+            device=self._device(),
+            progress=progress,
+        )
+        if path is None:
+            return None
+        return DialogueRetriever.open(self.catalogue, self.item_embeddings, path, device=self._device())
 
     @cached_property
     def explainer(self) -> Explainer:

@@ -127,8 +127,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     from agent.resources import Resources
 
     res = Resources(_settings(args), progress=True)
+    if getattr(args, "retriever", False):
+        return train_retriever(res, args)
     res.reranker(retrain=True)
     print(f"model saved under {res.settings.models_dir}")
+    return 0
+
+
+# -- `reelchat train --retriever`: the dialogue-context retriever (issue 16) ------------------------------
+def train_retriever(res: Any, args: argparse.Namespace) -> int:
+    """Fine-tune (or find in the cache) the dialogue retriever on ``redial-train/``; exit 2 without data."""
+    import time
+
+    from agent.resources import locate_redial_train
+    from retrieval.dialogue_encoder import TrainConfig
+
+    if locate_redial_train(res.settings) is None:
+        print("error: no redial-train/ folder under the data folder (REELCHAT_DATA_DIR)", file=sys.stderr)
+        return 2
+    config = TrainConfig(
+        **{k: v for k in ("max_steps", "max_pairs") if (v := getattr(args, k, None)) is not None}
+    )
+    t0 = time.perf_counter()
+
+    def show(step: int, steps: int) -> None:
+        if step == steps or step % 25 == 0:
+            print(f"training the dialogue retriever: step {step}/{steps} ({time.perf_counter() - t0:.0f} s)")
+
+    retriever = res.dialogue_retriever("tuned", train=True, config=config, progress=show)
+    if retriever is None:
+        print("error: the dialogue retriever could not be trained", file=sys.stderr)
+        return 2
+    print(f"dialogue retriever {retriever.encoder.model_name} ready in {time.perf_counter() - t0:.0f} s")
     return 0
 
 
@@ -197,7 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prior", type=float, default=0.1, help="popularity prior weight (0 = pure similarity)")
     s.set_defaults(func=cmd_search)
 
-    sub.add_parser("train", help="train the collaborative-filtering reranker").set_defaults(func=cmd_train)
+    s = sub.add_parser("train", help="train the collaborative-filtering reranker")
+    s.add_argument("--retriever", action="store_true", help="train the dialogue retriever instead")
+    s.add_argument("--max-steps", type=int, help="--retriever: at most N training steps")
+    s.add_argument("--max-pairs", type=int, help="--retriever: the first N training pairs only")
+    s.set_defaults(func=cmd_train)
     sub.add_parser("prepare", help="data + index + model + LLM, all at once").set_defaults(func=cmd_prepare)
     sub.add_parser("chat", help="chat in the terminal").set_defaults(func=cmd_chat)
     s = sub.add_parser("ui", help="start the browser chat")

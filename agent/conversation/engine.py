@@ -10,7 +10,7 @@ import copy
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from agent.conversation.answers import answer
@@ -200,12 +200,15 @@ class TurnEngine:
         return "; ".join(describe_constraints(self.catalogue, state.query())) or "no constraints yet"
 
     # -- retrieve and rerank -----------------------------------------------------------------------------
-    def recommend(self, state: SessionState, k: int | None = None) -> PipelineResult | GroupResult:
-        """Picks for the state as it is now: the group pipeline when there are other viewers."""
+    def recommend(
+        self, state: SessionState, k: int | None = None, context: str = ""
+    ) -> PipelineResult | GroupResult:
+        """Picks for the state as it is now: the group pipeline when there are other viewers. ``context``
+        (a replayed transcript's last turns) reaches the dialogue retriever, when the pipeline has one."""
         self.refresh_model()
         if state.members:
             return GroupRecommender(self.pipeline, self.catalogue).run(state, k)
-        return self.pipeline.run(PipelineRequest.from_state(state, k))
+        return self.pipeline.run(replace(PipelineRequest.from_state(state, k), context=context))
 
     # -- explain ---------------------------------------------------------------------------------------
     def explain(self, state: SessionState, result: PipelineResult | GroupResult) -> Iterator[Recommendation]:

@@ -108,6 +108,41 @@ def no_reranker_variant(app: Any, k: int = 50) -> Variant:
     return agent_variant(without_reranker(app), k)
 
 
+DIALOGUE_LABELS = {"base": "MiniLM, untuned", "tuned": "tuned"}
+
+
+class DialogueBaseline:
+    """The dialogue retriever alone: the catalogue ranked by cosine to the turn's last messages."""
+
+    def __init__(self, retriever: Any, k: int = 50) -> None:
+        self.retriever, self.k = retriever, k
+
+    def __call__(self, inp: TurnInput) -> list[int]:
+        from retrieval.dialogue_encoder import context_text
+
+        return [
+            m for m in self.retriever.top(context_text(inp.messages), self.k * 2) if m not in inp.mentioned
+        ]
+
+
+def dialogue_variants(app: Any, retrievers: Mapping[str, Any], k: int = 50) -> dict[str, Variant]:
+    """For each dialogue-context retriever (``kind -> DialogueRetriever``): the agent with it as a candidate
+    source and blend feature (its weights those fitted for its kind; only when the agent has a prior), and
+    the retriever alone."""
+    pipe = app.engine.pipeline
+    out: dict[str, Variant] = {}
+    for kind, r in retrievers.items():
+        if r is None:
+            continue
+        label = DIALOGUE_LABELS.get(kind, kind)
+        if pipe.blend is not None:
+            out[f"agent + dialogue retriever ({label})"] = agent_variant(
+                app.with_pipeline(pipe.with_dialogue(r)), k
+            )
+        out[f"dialogue retriever alone ({label})"] = DialogueBaseline(r, k)
+    return out
+
+
 def tune_ease(
     ratings: pd.DataFrame,
     catalogue: Catalogue,
@@ -141,15 +176,18 @@ def build_variants(
     k: int = 50,
     include: Sequence[str] | None = None,
     train: tuple[Sequence[TrainDialogue], TrainMapping] | None = None,
+    dialogue: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Variant], dict[str, Any]]:
     """Every variant for the real agent, plus notes (chosen EASE λ, prior size) for the report; with
-    ``train`` (the ReDial train dialogues) also the prior-only baseline from the tune half + train."""
+    ``train`` (the ReDial train dialogues) also the prior-only baseline from the tune half + train; with
+    ``dialogue`` (kind -> dialogue retriever) the agent with each of them (:func:`dialogue_variants`)."""
     cat, ratings = app.catalogue, app.resources.ratings
     inter = build_interactions(ratings, cat.ids)
     log_pop = Popularity.fit(inter).log_counts
     notes: dict[str, Any] = {}
     variants: dict[str, Variant] = {
         "agent": agent_variant(app, k),
+        **dialogue_variants(app, dialogue or {}, k),
         "agent, no reranker": no_reranker_variant(app, k),
         "retrieval only": RetrievalBaseline(app.engine.pipeline, cat, app.resources.item_embeddings, k),
         "popularity": ScoreBaseline(cat.ids, log_pop, k),

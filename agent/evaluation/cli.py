@@ -136,7 +136,15 @@ def eval_redial(
     mapper = TitleMapper.from_path(app.catalogue, id2info)
     train_dir = locate_redial_train(app.resources.settings)
     train = load_train_folder(train_dir, mapper) if train_dir else None
-    variants, notes = build_variants(app, tune, mapper, train=train)
+    dialogue = {kind: app.resources.dialogue_retriever(kind) for kind in ("base", "tuned")}
+    variants, notes = build_variants(app, tune, mapper, train=train, dialogue=dialogue)
+    from agent.prior.blend import dialogue_weights
+
+    notes["dialogue_retriever"] = {
+        kind: ("not trained: run `reelchat train --retriever`" if r is None else r.encoder.model_name)
+        + f" (weights {dialogue_weights(kind) or 'none fitted: candidates only'})"
+        for kind, r in dialogue.items()
+    }
     turns = report_half if half == "report" else tune
     if limit:
         turns = turns[:limit]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agent.pipeline.candidates import admitted, search
-from agent.prior.blend import BlendWeights, PriorBlend, TurnContext, genre_share
+from agent.prior.blend import BlendWeights, PriorBlend, TurnContext, dialogue_weights, genre_share
 from agent.prior.conversational import ConversationPrior
 from agent.records import Step
 from agent.settings import PipelineConfig
@@ -20,6 +21,7 @@ from agent.understanding.state import SessionState
 from ranking.base import mmr_order
 from ranking.protocol import Ranker
 from retrieval.catalogue import Catalogue
+from retrieval.dialogue_encoder import DialogueRetriever
 from retrieval.embeddings import Encoder
 from retrieval.retriever import Retriever
 from retrieval.types import Filters, ScoredList
@@ -44,6 +46,7 @@ class PipelineRequest:
     popularity_bias: float = 0.0  # < 0 favours the long tail, > 0 well-known movies
     directions: tuple[Critique, ...] = ()  # critique directions: movers along them go first
     direction_from: tuple[int, ...] = ()  # the picks the directions are relative to
+    context: str = ""  # the conversation's last turns (a replayed transcript), for the dialogue retriever
 
     @classmethod
     def from_state(cls, state: SessionState, k: int | None = None) -> PipelineRequest:
@@ -104,8 +107,21 @@ class Pipeline:
         self.encoder = encoder
         self.config = config or PipelineConfig()
         self.blend: PriorBlend | None = None
+        self.dialogue: DialogueRetriever | None = None
         if prior is not None:
             self.blend = PriorBlend(catalogue, item_emb, prior, blend_weights or BlendWeights.load())
+
+    def with_dialogue(
+        self, retriever: DialogueRetriever | None, extra: dict[str, float] | None = None
+    ) -> Pipeline:
+        """A copy that also retrieves and ranks by dialogue context with ``retriever`` (only with a prior,
+        and only for requests that carry a context); ``extra`` overrides the fitted dialogue weights."""
+        other = copy.copy(self)
+        other.dialogue = retriever
+        if self.blend is not None and retriever is not None:
+            w = self.blend.w.merged(dialogue_weights(retriever.kind) if extra is None else extra)
+            other.blend = PriorBlend(self.catalogue, self.item_emb, self.blend.prior, w)
+        return other
 
     def query_vector(self, liked: Sequence[int], text: str) -> np.ndarray | None:
         """Unit vector of the liked movies' centroid plus the user's words; None when both are empty."""
@@ -126,12 +142,15 @@ class Pipeline:
         ranker = self.reranker  # read once: a model swap between turns never splits a run
         t0 = time.perf_counter()
         vec = self.query_vector(req.liked, req.text)
-        cand, n_ret, notices = self._pool(req, vec, ranker)
+        dial = None
+        if self.dialogue is not None and self.blend is not None and req.context:
+            dial = self.dialogue.scores(req.context)
+        cand, n_ret, notices = self._pool(req, vec, ranker, dial)
         steps = [Step("retrieve", f"{n_ret} from the index, {len(cand) - n_ret} from CF/prior", _ms(t0))]
         if not cand:
             return PipelineResult((), tuple(steps), (*notices, shortfall(0, req.k)))
         t1 = time.perf_counter()
-        ranked = self._rank(req, list(cand), vec, ranker)
+        ranked = self._rank(req, list(cand), vec, ranker, dial)
         if req.directions:  # "something funnier": candidates that move that way, in ranked order, first
             ranked = movers_first(ranked, self.catalogue, req.directions, req.direction_from)
         steps.append(Step("rerank", f"reranked {len(cand)} candidates", _ms(t1)))
@@ -141,7 +160,7 @@ class Pipeline:
         return PipelineResult(tuple(picks), tuple(steps), tuple(notices))
 
     def _pool(
-        self, req: PipelineRequest, vec: np.ndarray | None, ranker: Ranker
+        self, req: PipelineRequest, vec: np.ndarray | None, ranker: Ranker, dial: np.ndarray | None = None
     ) -> tuple[dict[int, float], int, list[str]]:
         """Candidates: the index's nearest, CF's best (or popularity) and the prior's extras."""
         cand: dict[int, float] = {}
@@ -164,13 +183,20 @@ class Pipeline:
                 cand[mid] = float("nan")
         if self.blend is not None:
             extra = self.blend.extra_candidates(req.seeds, self.config.n_prior, self.config.n_related)
+            if dial is not None:
+                extra += DialogueRetriever.best(self.catalogue, dial, self.config.n_dialogue)
             cand.update(
                 dict.fromkeys(admitted(self.catalogue, extra, req.filters, req.exclude, cand), np.nan)
             )
         return cand, n_ret, notices
 
     def _rank(
-        self, req: PipelineRequest, ids: list[int], vec: np.ndarray | None, ranker: Ranker
+        self,
+        req: PipelineRequest,
+        ids: list[int],
+        vec: np.ndarray | None,
+        ranker: Ranker,
+        dial: np.ndarray | None = None,
     ) -> ScoredList:
         diversity = min(1.0, self.config.diversity + req.diversity)
         exclude = sorted(req.exclude)
@@ -185,7 +211,7 @@ class Pipeline:
         text_vec = self.encoder.encode([req.text])[0] if req.text.strip() else None
         f = req.filters
         searching = bool(f.genres_required) or (f.year_min, f.year_max) != (None, None)
-        ctx = TurnContext(text_vec, tuple(req.liked), req.seeds, req.genres_liked, searching)
+        ctx = TurnContext(text_vec, tuple(req.liked), req.seeds, req.genres_liked, searching, dial)
         return self.blend.rank(cf, ctx, diversity)
 
     def _pick(self, req: PipelineRequest, ranked: ScoredList) -> list[tuple[int, float]]:

@@ -42,11 +42,14 @@ BASE_FEATURES: tuple[str, ...] = (
     "rating",  # mean MovieLens rating - 3.5 (0 when unrated)
     "genre_liked",  # share of the genres the user said they like ("I love comedies") that the movie has
     *(f"year_{lo}_{hi}" for lo, hi in YEAR_BINS),
+    "dialogue",  # z-scored cosine of the dialogue-context retriever (0 without one)
+    "dialogue_raw",
 )
 # The same features again, non-zero only when the request has hard filters (required genres, years): a
 # user who states constraints is searching, one who chats about movies is asking for what people like.
 FEATURES: tuple[str, ...] = (*BASE_FEATURES, *(f"{f}|filtered" for f in BASE_FEATURES))
 WEIGHTS_FILE = "blend.json"
+DIALOGUE_WEIGHTS_FILE = "dialogue.json"  # the dialogue features' weights per retriever kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,7 @@ class TurnContext:
     seeds: tuple[int, ...] = ()  # every movie named so far (liked, disliked, seen, shown)
     liked_genres: tuple[str, ...] = ()
     filtered: bool = False  # required genres or a year range are in force
+    dialogue: np.ndarray | None = None  # the dialogue retriever's score of every catalogue row
 
 
 class BlendWeights(BaseModel):
@@ -87,6 +91,20 @@ class BlendWeights(BaseModel):
         else:
             text = Path(path).read_text(encoding="utf-8")
         return cls(weights=json.loads(text)["weights"])
+
+    def merged(self, extra: dict[str, float]) -> BlendWeights:
+        """These weights with ``extra`` set on top."""
+        return BlendWeights(weights={**self.weights, **extra})
+
+
+def dialogue_weights(kind: str, path: Path | None = None) -> dict[str, float]:
+    """The fitted weights of the dialogue features for a retriever ``kind`` ("base", "tuned"); {} if none
+    were fitted (``bench/dialogue_tune.py`` writes them, with the other weights held fixed)."""
+    if path is None:
+        text = resources.files("agent.prior").joinpath(DIALOGUE_WEIGHTS_FILE).read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    return {str(k): float(v) for k, v in json.loads(text).get(kind, {}).items()}
 
 
 _STEM_CUT = re.compile(r"\s*(?::| - |\(|\b(?:part\s+)?(?:\d+|ii|iii|iv|v|vi)\b).*$", re.IGNORECASE)
@@ -173,6 +191,7 @@ class PriorBlend:
             if mid in self.catalogue:
                 rel[self.catalogue.row(mid)] = v
         rel = rel[rows]
+        dial = ctx.dialogue[rows].astype(np.float64) if ctx.dialogue is not None else np.zeros(n)
         x = np.column_stack(
             [
                 _z(cf_s),
@@ -190,6 +209,8 @@ class PriorBlend:
                 self._facts[rows, :2],
                 genre_share(self.catalogue, ids, ctx.liked_genres),
                 self._facts[rows, 2:],
+                _z(dial),
+                dial,
             ]
         )
         return ids, np.hstack([x, x if ctx.filtered else np.zeros_like(x)])
