@@ -67,6 +67,13 @@ def add_eval_parser(subparsers: Any, handler: Callable[[argparse.Namespace], int
     s.add_argument(
         "--explainers", default="", help="comma-separated names (default: every one; see REELCHAT_EXPLAINER)"
     )
+    s.add_argument(
+        "--merge",
+        type=Path,
+        nargs="*",
+        default=(),
+        help="earlier report folders (same --n) whose explainer rows join this report (parallel runs)",
+    )
     common(s)
     s = sub.add_parser(
         "all", help="scripts + ReDial (report half) + understanding corpus + simulate + explanations"
@@ -209,7 +216,9 @@ def eval_corpus(app: Any, settings: Any, out: Path) -> int:
     return 0
 
 
-def _explanations(app: Any, settings: Any, out: Path, n: int, names: str, progress: bool) -> int:
+def _explanations(
+    app: Any, settings: Any, out: Path, n: int, names: str, progress: bool, merge: Any = ()
+) -> int:
     from agent.evaluation.explanations_report import eval_explanations
     from agent.explain.choice import EXPLAINER_NAMES
 
@@ -221,7 +230,7 @@ def _explanations(app: Any, settings: Any, out: Path, n: int, names: str, progre
             file=sys.stderr,
         )
         return 2
-    return eval_explanations(app, settings, out, n, chosen, progress)
+    return eval_explanations(app, settings, out, n, chosen, progress, merge=merge)
 
 
 def run_eval(args: argparse.Namespace, settings: Any) -> int:
@@ -248,7 +257,7 @@ def run_eval(args: argparse.Namespace, settings: Any) -> int:
     if cmd == "understanding":
         return eval_understanding(app, settings, args, out)
     if cmd == "explanations":
-        return _explanations(app, settings, out, args.n, args.explainers, progress)
+        return _explanations(app, settings, out, args.n, args.explainers, progress, args.merge)
     # all
     t0 = time.perf_counter()
     code = eval_scripts(app, [SCRIPTS_DIR], out, progress)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -64,6 +65,19 @@ def make_explainers(app: Any, llm: str, names: Sequence[str]) -> tuple[dict[str,
     return built, missing
 
 
+def merged_rows(folders: Sequence[Path], n: int, skip: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Explainer rows from earlier reports over the same ``n`` requests (not those in ``skip``)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for folder in folders:
+        data = json.loads((Path(folder) / "explanations.json").read_text(encoding="utf-8"))
+        if data.get("notes", {}).get("n") != n:
+            raise ValueError(f"{folder}: its report is over another --n, not {n}")
+        for name, row in data.items():
+            if isinstance(row, dict) and "unsupported_rate" in row and name not in skip:
+                rows[name] = row
+    return rows
+
+
 def explanations_report(
     results: Mapping[str, dict[str, Any]], default: str, notes: Mapping[str, Any]
 ) -> Report:
@@ -105,8 +119,10 @@ def eval_explanations(
     n: int = DEFAULT_N,
     names: Sequence[str] = EXPLAINER_NAMES,
     progress: bool = True,
+    merge: Sequence[Path] = (),
 ) -> int:
-    """Explain ``n`` requests' picks with each explainer in ``names``; write the report into ``out``."""
+    """Explain ``n`` requests' picks with each explainer in ``names``; write the report into ``out``.
+    Rows of other explainers in the reports under ``merge`` (run with the same ``n``) join the table."""
     t0 = time.perf_counter()
     turns = Path(settings.data_dir or ".") / "redial-ievalm" / "dev_turns.jsonl"
     redial = redial_requests(turns, n - round(n * SCRIPTED_SHARE)) if turns.is_file() else []
@@ -119,14 +135,18 @@ def eval_explanations(
         name: figures(run_explainer(name, ex, cases, progress), cases, auditor)
         for name, ex in explainers.items()
     }
+    merged = merged_rows(merge, n, skip=results)
+    results.update(merged)
     default = str(getattr(settings, "explainer", "templates"))
     notes = {
+        "n": n,
         "requests": len(requests),
         "scripted": sum(r.source == "scripted" for r in requests),
         "redial": sum(r.source == "redial" for r in requests),
         "cases": len(cases),
         "llm": llm,
-        "missing": missing,
+        "missing": {k: v for k, v in missing.items() if k not in merged},
+        "merged_from": [str(p) for p in merge],
         "seconds": round(time.perf_counter() - t0, 1),
     }
     report = explanations_report(results, default, notes)
