@@ -81,16 +81,33 @@ def opening(m: Movie, tags: Sequence[str], index: int, personal: bool = False) -
 
 
 def _co_liked(m: Movie, liked: str, n: int, index: int) -> str:
+    """The co-liking sentence; no six words in a row are the same in every phrasing (varied replies)."""
     who = "one MovieLens user" if n == 1 else f"{n} MovieLens users"
-    Who = who[0].upper() + who[1:]
-    verb = "likes" if n == 1 else "like"
+    t = m.title
     return _pick(
         [
-            lambda: f"{Who} who loved {liked}, as you did, also rated it highly.",
-            lambda: f"Since you liked {liked}: {who} who loved it loved this one too.",
-            lambda: f"If {liked} worked for you, {who} who loved it also loved this one.",
-            lambda: f"You share a taste with {who}: they loved {liked} and this one too.",
-            lambda: f"Fans of {liked} {verb} it too ({who} rated both highly), so it should suit you.",
+            lambda: f"As a fan of {liked}, you share a taste with {who} who loved it.",
+            lambda: f"{who[0].upper()}{who[1:]} loved both {liked} and {t}, and so might you.",
+            lambda: f"{t} won over {who} who also loved {liked}, as you did.",
+            lambda: f"If {liked} worked for you, so may {t}: {who} enjoyed both.",
+            lambda: f"Fans of {liked}, like you, rate {t} well: {who} loved both.",
+            lambda: f"Your love of {liked} is shared by {who}, and they loved {t} too.",
+            lambda: f"Since you liked {liked}, try it: {who} who loved {liked} loved it too.",
+            lambda: f"{t} is a favourite of {who} who also loved {liked}, so it suits your taste.",
+        ],
+        index,
+        m,
+    )
+
+
+def _rating(m: Movie, r: str, n: int, index: int) -> str:
+    t = m.title
+    return _pick(
+        [
+            lambda: f"MovieLens users rate it {r} out of 5 over {n} ratings; good company for you.",
+            lambda: f"It averages {r} out of 5 from {n} MovieLens ratings: safe for you.",
+            lambda: f"Good company for you: {n} MovieLens ratings average {r} out of 5.",
+            lambda: f"You can trust {t}: {n} MovieLens ratings give it {r} out of 5.",
         ],
         index,
         m,
@@ -116,25 +133,13 @@ def reason(m: Movie, liked: str | None, co_liked: int | None, matched: Sequence[
         return _pick(
             [
                 lambda: f"It sits close to {liked}, which you liked.",
-                lambda: f"Its fans overlap with those of {liked}, which you enjoyed.",
+                lambda: f"{m.title} is close in spirit to {liked}, which you enjoyed.",
             ],
             index,
             m,
         )
     if m.rating_mean is not None and m.rating_count >= 10:
-        r, n = f"{m.rating_mean:.1f}", m.rating_count
-        return _pick(
-            [
-                lambda: f"MovieLens users rate it {r} out of 5 over {n} ratings, so you are in good company.",
-                lambda: f"It averages {r} out of 5 from {n} MovieLens ratings, a safe bet for you.",
-                lambda: (
-                    f"You would be in good company: {n} MovieLens ratings give it {r} out of 5 on average."
-                ),
-                lambda: f"With {r} out of 5 from {n} MovieLens ratings, it is one you can trust.",
-            ],
-            index,
-            m,
-        )
+        return _rating(m, f"{m.rating_mean:.1f}", m.rating_count, index)
     return ""
 
 

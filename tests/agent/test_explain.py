@@ -116,7 +116,7 @@ def test_template_is_factual_varied_and_grounded(cat: Catalogue) -> None:
     assert len(texts) == len(items) and all(t.strip() for t in texts)
     assert texts[0] == (
         "You could try Alien (1979), a sci-fi horror film from Ridley Scott that people tag 'space' and "
-        "'suspense'. Since you liked The Thing: 45 MovieLens users who loved it loved this one too."
+        "'suspense'. 45 MovieLens users loved both The Thing and Alien, and so might you."
     )
     assert texts[1].startswith("Finding Nemo (2003) is an animated comedy from Andrew Stanton")
     assert "you enjoyed in Heat" in texts[2]
