@@ -126,12 +126,13 @@ class ClaimAuditor:
         return people
 
     # -- titles --------------------------------------------------------------------------------------------
-    def named_titles(self, text: str) -> list[tuple[int, int, int]]:
-        """(movie id, first word, end word) of catalogue titles named in ``text``: several words written
-        with the title's capitals (one not starting a sentence), or any title followed by its year."""
+    def named_titles(self, text: str) -> list[tuple[tuple[int, ...], int, int]]:
+        """(movie ids, first word, end word) of catalogue titles named in ``text``: several words written
+        with the title's capitals (one not starting a sentence), or any title followed by its year. Without
+        a year a title names every movie that has it (remakes)."""
         words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(_fold(text))]
         folded = _fold(text)
-        found: list[tuple[int, int, int]] = []
+        found: list[tuple[tuple[int, ...], int, int]] = []
         i = 0
         while i < len(words):
             hit = self._title_at(words, folded, i)
@@ -144,18 +145,20 @@ class ClaimAuditor:
 
     def _title_at(
         self, words: list[tuple[str, int, int]], folded: str, i: int
-    ) -> tuple[int, int, int] | None:
-        for title, mid in self._titles.get(words[i][0], ()):
+    ) -> tuple[tuple[int, ...], int, int] | None:
+        initial = i == 0 or re.search(r"[.!?:]\s*['\"“‘]?$", folded[: words[i][1]]) is not None
+        for title, _ in self._titles.get(words[i][0], ()):
             n = len(title)
             if tuple(w for w, _, _ in words[i : i + n]) != title:
                 continue
+            same = [mid for t, mid in self._titles[words[i][0]] if t == title]
             after = folded[words[i + n - 1][2] :]
-            year = self.catalogue.get(mid).year
-            with_year = year is not None and re.match(rf"\s*\({year}\)", after) is not None
-            initial = i == 0 or re.search(r"[.!?:]\s*['\"“‘]?$", folded[: words[i][1]]) is not None
+            dated = [mid for mid in same if re.match(rf"\s*\({self.catalogue.get(mid).year}\)", after)]
             capitals = sum(1 for w in title[1 if initial else 0 :] if w[:1].isupper())
-            if with_year or (n >= 2 and capitals >= 1 and all(w[:1].isupper() or len(w) <= 3 for w in title)):
-                return mid, i, i + n
+            if dated:
+                return tuple(dated), i, i + n
+            if n >= 2 and capitals >= 1 and all(w[:1].isupper() or len(w) <= 3 for w in title):
+                return tuple(same), i, i + n
         return None
 
     # -- the audit -----------------------------------------------------------------------------------------
@@ -165,9 +168,12 @@ class ClaimAuditor:
         claims: list[Claim] = []
         allowed = {pick.movie_id, *(m.movie_id for m in ev.related_liked)}
         titled = self.named_titles(text)
-        named = [self.catalogue.get(mid) for mid, _, _ in titled]
-        for m in named:
-            claims.append(Claim("title", m.title, m.movie_id in allowed))
+        named = []
+        for ids, _, _ in titled:
+            ok = [mid for mid in ids if mid in allowed]
+            movie = self.catalogue.get((ok or list(ids))[0])
+            named.append(movie)
+            claims.append(Claim("title", movie.title, bool(ok)))
         masked = self._mask(text, titled)
         claims += self._genre_claims(masked, pick, ev, named)
         claims += self._year_claims(text, pick, named)
@@ -177,7 +183,7 @@ class ClaimAuditor:
         return Audit(tuple(claims))
 
     @staticmethod
-    def _mask(text: str, titled: Sequence[tuple[int, int, int]]) -> str:
+    def _mask(text: str, titled: Sequence[tuple[tuple[int, ...], int, int]]) -> str:
         """``text`` with named titles blanked (their words are no genre or person claims)."""
         spans = [(m.start(), m.end()) for m in _WORD.finditer(_fold(text))]
         folded = list(_fold(text))
