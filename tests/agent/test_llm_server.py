@@ -30,7 +30,7 @@ from agent.records import Reply
 pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] is not installed")
 pytestmark = pytest.mark.slow
 
-MESSAGE = "Something like The Matrix (1999) but no horror, please."
+MESSAGE = "Give me 3 movies like The Matrix (1999) but no horror, please."
 FALLBACK = "LLM planner fell back to the deterministic plan"
 
 
@@ -158,7 +158,7 @@ def test_hung_server_past_the_timeout_falls_back_with_a_notice(real_agent: Any, 
 
 def test_slot_explanations_use_json_schema_through_the_server(real_agent: Any, server: Server) -> None:
     agent = agent_for(real_agent, server, explainer="llm-slots")
-    reply = agent.start_session().send("I loved Toy Story (1995). What else?")
+    reply = agent.start_session().send("I loved Toy Story (1995). Give me 3 more like it.")
     assert reply.recommendations, reply.text
     sources = [r.explanation_source for r in reply.recommendations]
     assert server.completions() >= len(sources)
