@@ -92,7 +92,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 def agent_for(real_agent: Any, srv: Server, **update: Any) -> RecommenderAgent:
     """The real agent's loaded data and models, talking to ``srv``."""
-    settings = {"llm": f"openai:smollm2@{srv.url}", "llm_timeout_s": 30.0, **update}
+    # the turn's own limit is set far away: the LLM's limits (planner, explanations) are under test
+    limits = real_agent.settings.limits.model_copy(update={"turn_timeout_s": 600.0})
+    settings = {"llm": f"openai:smollm2@{srv.url}", "llm_timeout_s": 30.0, "limits": limits, **update}
     return RecommenderAgent(real_agent.resources.with_settings(**settings))
 
 
