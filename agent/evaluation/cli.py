@@ -1,4 +1,5 @@
-"""``reelchat eval {script,redial,simulate,groups,understanding,all}``: run an evaluation, write a report."""
+"""``reelchat eval {script,redial,simulate,groups,understanding,explanations,all}``: run an evaluation,
+write a report."""
 
 from __future__ import annotations
 
@@ -64,7 +65,22 @@ def add_eval_parser(subparsers: Any, handler: Callable[[argparse.Namespace], int
     s = sub.add_parser("critiques", help="critique directions: share of next picks moving the asked way")
     s.add_argument("--starts", type=int, default=0, help="at most N starting conversations (0 = all 30)")
     common(s)
-    s = sub.add_parser("all", help="scripts + ReDial (report half) + understanding corpus + simulate")
+    s = sub.add_parser("explanations", help="every explainer side by side: claim audit, evidence, diversity")
+    s.add_argument("--n", type=int, default=200, help="requests (scripted + ReDial dev tune half)")
+    s.add_argument(
+        "--explainers", default="", help="comma-separated names (default: every one; see REELCHAT_EXPLAINER)"
+    )
+    s.add_argument(
+        "--merge",
+        type=Path,
+        nargs="*",
+        default=(),
+        help="earlier report folders (same --n) whose explainer rows join this report (parallel runs)",
+    )
+    common(s)
+    s = sub.add_parser(
+        "all", help="scripts + ReDial (report half) + understanding corpus + simulate + explanations"
+    )
     common(s)
     return p
 
@@ -228,6 +244,23 @@ def eval_critiques(app: Any, out: Path, starts: int = 0) -> int:
     return 0
 
 
+def _explanations(
+    app: Any, settings: Any, out: Path, n: int, names: str, progress: bool, merge: Any = ()
+) -> int:
+    from agent.evaluation.explanations_report import eval_explanations
+    from agent.explain.choice import EXPLAINER_NAMES
+
+    chosen = tuple(x.strip() for x in names.split(",") if x.strip()) or EXPLAINER_NAMES
+    unknown = [x for x in chosen if x not in EXPLAINER_NAMES]
+    if unknown:
+        print(
+            f"error: unknown explainer(s) {', '.join(unknown)}; use {', '.join(EXPLAINER_NAMES)}",
+            file=sys.stderr,
+        )
+        return 2
+    return eval_explanations(app, settings, out, n, chosen, progress, merge=merge)
+
+
 def run_eval(args: argparse.Namespace, settings: Any) -> int:
     """Dispatch ``reelchat eval …``; returns the exit code (1 when a script fails)."""
     from agent.evaluation.scripts import SCRIPTS_DIR
@@ -253,6 +286,8 @@ def run_eval(args: argparse.Namespace, settings: Any) -> int:
         return eval_understanding(app, settings, args, out)
     if cmd == "critiques":
         return eval_critiques(app, out, args.starts)
+    if cmd == "explanations":
+        return _explanations(app, settings, out, args.n, args.explainers, progress, args.merge)
     # all
     t0 = time.perf_counter()
     code = eval_scripts(app, [SCRIPTS_DIR], out, progress)
@@ -265,5 +300,8 @@ def run_eval(args: argparse.Namespace, settings: Any) -> int:
         print("skipping ReDial: no redial-ievalm/dev_turns.jsonl under the data folder", file=sys.stderr)
     code = max(code, eval_corpus(app, settings, out))
     code = max(code, eval_simulate(app, DEFAULT_USERS, 0, out, True, progress))
+    # the LLM explainers only with --keep-llm (they take minutes); the templates always
+    names = "" if getattr(args, "keep_llm", False) else "templates"
+    code = max(code, _explanations(app, settings, out, 200, names, progress))
     print(f"eval all: {time.perf_counter() - t0:.0f} s; reports in {out}")
     return code

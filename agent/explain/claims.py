@@ -34,6 +34,31 @@ _AWARD_RE = re.compile(
 _DIRECTED_BY = (("directed", "by"), ("director",), ("filmmaker",))
 
 
+# words that name a genre inside a tag ("scary", "gory" name Horror): such a tag never supports a pick
+# when the user excluded that genre
+_GENRE_TAG_WORDS: dict[str, tuple[str, ...]] = {
+    "Horror": ("horror", "scary", "gore", "gory", "slasher", "zombie", "zombies"),
+    "Comedy": ("comedy", "funny", "comedic", "comic"),
+    "Romance": ("romance", "romantic", "love story"),
+    "Sci-Fi": ("sci-fi", "scifi", "science fiction"),
+    "Animation": ("animation", "animated", "anime", "cartoon"),
+    "Children": ("kids", "children", "family"),
+    "Musical": ("musical",),
+    "Film-Noir": ("noir",),
+    "Documentary": ("documentary",),
+}
+
+
+def excluded_tag(tag: str, excluded: Sequence[str]) -> bool:
+    """Whether ``tag`` names a genre the user excluded (``"scary"`` when Horror is excluded)."""
+    low = f" {tag.lower()} "
+    return any(
+        f" {w} " in low or f"-{w} " in low or f" {w}-" in low
+        for g in excluded
+        for w in (*_GENRE_TAG_WORDS.get(g, ()), g.lower())
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Constraints:
     """What the user asked for that an explanation must not contradict."""
@@ -47,6 +72,10 @@ class Constraints:
         return (self.year_min is None or year >= self.year_min) and (
             self.year_max is None or year <= self.year_max
         )
+
+    def admits_tag(self, tag: str) -> bool:
+        """Whether ``tag`` names no excluded genre."""
+        return not excluded_tag(tag, self.excluded_genres)
 
     def decade_ok(self, decade: int) -> bool:
         """Whether some year of the decade starting at ``decade`` lies inside the requested range."""

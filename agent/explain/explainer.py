@@ -63,7 +63,9 @@ class Explanation:
 class Explainer(Protocol):
     def explain_batch(self, items: Sequence[Evidence]) -> list[str]: ...
 
-    def explain_iter(self, items: Sequence[Evidence]) -> Iterator[Explanation]: ...
+    def explain_iter(self, items: Sequence[Evidence], start: int = 0) -> Iterator[Explanation]:
+        """Explanations in order; ``start`` is the first item's position in its reply."""
+        ...
 
 
 class TemplateExplainer:
@@ -72,24 +74,24 @@ class TemplateExplainer:
 
     def explain_one(self, ev: Evidence, index: int = 0) -> str:
         """The template explanation of one pick at position ``index`` of its reply."""
-        tags = ev.reason_tags or ev.pick.tags[:2]
+        tags = ev.reason_tags or tuple(t for t in ev.pick.tags if ev.constraints.admits_tag(t))[:2]
         liked = ev.related_liked[0].title if ev.related_liked else None
-        first = templates.opening(ev.pick, tags, index)
         second = templates.reason(ev.pick, liked, ev.co_liked_count, ev.matched_genres, index)
+        first = templates.opening(ev.pick, tags, index, personal=not second)
         text = f"{first} {second}".strip()
         return f"For {ev.member}: {text}" if ev.member else text
 
-    def explain(self, items: Sequence[Evidence]) -> list[Explanation]:
-        """Every item's template explanation, in order."""
-        return [Explanation(self.explain_one(ev, i), "template") for i, ev in enumerate(items)]
+    def explain(self, items: Sequence[Evidence], start: int = 0) -> list[Explanation]:
+        """Every item's template explanation, in order (``start``: the first item's position)."""
+        return [Explanation(self.explain_one(ev, i), "template") for i, ev in enumerate(items, start)]
 
     def explain_batch(self, items: Sequence[Evidence]) -> list[str]:
         """The texts of :meth:`explain`."""
         return [e.text for e in self.explain(items)]
 
-    def explain_iter(self, items: Sequence[Evidence]) -> Iterator[Explanation]:
+    def explain_iter(self, items: Sequence[Evidence], start: int = 0) -> Iterator[Explanation]:
         """:meth:`explain`, as an iterator."""
-        yield from self.explain(items)
+        yield from self.explain(items, start)
 
 
 @lru_cache(maxsize=8)
@@ -105,7 +107,7 @@ def facts(ev: Evidence) -> list[str]:
     genres = [g for g in m.genres if not g.startswith("(")]
     if genres:
         lines.append(f"Genres: {', '.join(genres)}")
-    tags = ev.reason_tags or m.tags[:3]
+    tags = ev.reason_tags or tuple(t for t in m.tags if ev.constraints.admits_tag(t))[:3]
     if tags:
         lines.append(f"Tags: {', '.join(tags)}")
     if m.directors:
@@ -161,20 +163,22 @@ def _serial(
     convs: Sequence[Sequence[BaseMessage]],
     deadline: float,
     cancel: threading.Event,
+    kwargs: Sequence[dict[str, Any]] | None = None,
 ) -> list[Future[Any]]:
     """Generate the replies one after another in one thread (a llama.cpp model runs one at a time),
     so the first is ready first; generation stops between tokens past ``deadline`` or on ``cancel``."""
     futures: list[Future[Any]] = [Future() for _ in convs]
+    extra = list(kwargs or [{} for _ in convs])
 
     def run() -> None:
-        for conv, fut in zip(convs, futures, strict=True):
+        for conv, fut, kw in zip(convs, futures, extra, strict=True):
             if not fut.set_running_or_notify_cancel():
                 continue
             if cancel.is_set() or time.monotonic() > deadline:
                 fut.set_exception(TimeoutError("timed out"))
                 continue
             try:
-                fut.set_result(model.invoke(list(conv), deadline=deadline, cancel=cancel).text)
+                fut.set_result(model.invoke(list(conv), deadline=deadline, cancel=cancel, **kw).text)
             except BaseException as err:
                 fut.set_exception(err)
 
@@ -214,14 +218,19 @@ class LLMExplainer:
         shots = few_shot_turns() if self.prompt == "few-shot" else ()
         return [SystemMessage(load_prompt("explain_system.txt")), *shots, HumanMessage(user)]
 
+    def call_kwargs(self, ev: Evidence) -> dict[str, Any]:
+        """Extra keyword arguments of the model call for ``ev`` (none here; slots add a JSON schema)."""
+        return {}
+
     def explain(self, items: Sequence[Evidence]) -> list[Explanation]:
         return list(self.explain_iter(items))
 
     def explain_batch(self, items: Sequence[Evidence]) -> list[str]:
         return [e.text for e in self.explain_iter(items)]
 
-    def explain_iter(self, items: Sequence[Evidence]) -> Iterator[Explanation]:
-        """Explanations in input order, each yielded as soon as it (and those before it) is ready."""
+    def explain_iter(self, items: Sequence[Evidence], start: int = 0) -> Iterator[Explanation]:
+        """Explanations in input order, each yielded as soon as it (and those before it) is ready;
+        ``start`` is the first item's position in its reply (it picks a fallback's phrasing)."""
         if not items:
             return
         deadline = time.monotonic() + self.timeout_s
@@ -237,19 +246,20 @@ class LLMExplainer:
                 cancel.set()
             for i, ev in enumerate(items):
                 result = outcome if isinstance(outcome, BaseException) else outcome[i]
-                yield self._finish(ev, i, result)
+                yield self._finish(ev, start + i, result)
             return
         stop_all = threading.Event()
         futures: list[Future[Any]]
+        kwargs = [self.call_kwargs(ev) for ev in items]
         if isinstance(model, LlamaCppChatModel):
-            futures = _serial(model, convs, deadline, stop_all)
+            futures = _serial(model, convs, deadline, stop_all, kwargs)
         else:
-            futures = [_spawn(partial(model.invoke, c)) for c in convs]
+            futures = [_spawn(partial(model.invoke, c, **kw)) for c, kw in zip(convs, kwargs, strict=True)]
         for i, (ev, fut) in enumerate(zip(items, futures, strict=True)):
             outcome = self._wait(fut, deadline)
             if isinstance(outcome, TimeoutError):
                 stop_all.set()
-            yield self._finish(ev, i, outcome)
+            yield self._finish(ev, start + i, outcome)
 
     @staticmethod
     def _wait(fut: Future[Any], deadline: float) -> Any:

@@ -91,9 +91,12 @@ class LlamaCppChatModel(EmbeddedChatModel):
         stop: Sequence[str] | None = None,
         cancel: threading.Event | None = None,
         deadline: float | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> Iterator[str]:
         """Text pieces as generated; ends early on ``cancel``, past ``deadline`` (monotonic) or enough
-        sentences. Holds the model's lock while generating: consume it or close it."""
+        sentences (not for a ``response_format``: JSON, grammar-constrained by llama.cpp). Holds the
+        model's lock while generating: consume it or close it."""
+        extra = {"response_format": response_format} if response_format else {}
         with self._lock:
             chunks = self.client.create_chat_completion(
                 messages=_as_dicts(messages),
@@ -101,11 +104,14 @@ class LlamaCppChatModel(EmbeddedChatModel):
                 max_tokens=self.max_new_tokens,
                 temperature=0.0,
                 stop=list(stop or []) or None,
+                **extra,
             )
             text = ""
             try:
                 for chunk in chunks:
-                    piece, done = self._until_enough(text, _piece(chunk))
+                    piece, done = _piece(chunk), False
+                    if not response_format:
+                        piece, done = self._until_enough(text, piece)
                     if piece:
                         text += piece
                         yield piece
@@ -135,10 +141,14 @@ class LlamaCppChatModel(EmbeddedChatModel):
         cancel: threading.Event | None = None,
         deadline: float | None = None,
         run_manager: CallbackManagerForLLMRun | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> str:
         """The whole reply (stripped); each piece goes to ``run_manager`` as a new token."""
         pieces: list[str] = []
-        for piece in self.stream_text(messages, stop=stop, cancel=cancel, deadline=deadline):
+        stream = self.stream_text(
+            messages, stop=stop, cancel=cancel, deadline=deadline, response_format=response_format
+        )
+        for piece in stream:
             pieces.append(piece)
             if run_manager is not None:
                 run_manager.on_llm_new_token(piece)
@@ -157,6 +167,7 @@ class LlamaCppChatModel(EmbeddedChatModel):
             cancel=kwargs.get("cancel"),
             deadline=kwargs.get("deadline"),
             run_manager=run_manager,
+            response_format=kwargs.get("response_format"),
         )
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 

@@ -321,11 +321,12 @@ def _llama_cpp_chat_model(spec: LLMSpec, device: str) -> LlamaCppChatModel:
 
 
 def build_chat_model(
-    spec: LLMSpec, *, cache_dir: Path, device: str, progress: bool = False
+    spec: LLMSpec, *, cache_dir: Path, device: str, progress: bool = False, timeout_s: float | None = None
 ) -> BaseChatModel | None:
     """The chat model for ``spec`` (``None`` for ``none``); ``LLMUnavailable`` when it cannot load.
 
     ``smollm2`` and ``gguf:`` use llama.cpp when ``llama_cpp`` is importable, else transformers.
+    ``timeout_s`` bounds each request to a server (``openai:``/``ollama:``).
     """
     if spec.kind == "none":
         return None
@@ -341,11 +342,17 @@ def build_chat_model(
 
             key = os.environ.get("OPENAI_API_KEY") or "none"
             return ChatOpenAI(
-                model=spec.model, base_url=spec.base_url, api_key=key, temperature=0, max_retries=1
+                model=spec.model,
+                base_url=spec.base_url,
+                api_key=key,
+                temperature=0,
+                max_retries=0 if timeout_s else 1,
+                timeout=timeout_s,
             )  # type: ignore[call-arg]
         from langchain_ollama import ChatOllama
 
-        return ChatOllama(model=spec.model, base_url=spec.base_url, temperature=0)
+        kw = {"client_kwargs": {"timeout": timeout_s}} if timeout_s else {}
+        return ChatOllama(model=spec.model, base_url=spec.base_url, temperature=0, **kw)
     except Exception as err:
         raise LLMUnavailable(f"cannot set up LLM {spec}: {_one_line(err)}") from err
 

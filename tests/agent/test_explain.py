@@ -115,14 +115,14 @@ def test_template_is_factual_varied_and_grounded(cat: Catalogue) -> None:
     assert texts == TemplateExplainer().explain_batch(items)  # deterministic
     assert len(texts) == len(items) and all(t.strip() for t in texts)
     assert texts[0] == (
-        "Try Alien (1979), a sci-fi horror film from Ridley Scott that people tag 'space' and 'suspense'. "
-        "Among MovieLens users who loved The Thing, 45 also rated it highly."
+        "You could try Alien (1979), a sci-fi horror film from Ridley Scott that people tag 'space' and "
+        "'suspense'. 45 MovieLens users loved both The Thing and Alien, and so might you."
     )
-    assert texts[1].startswith("For an animated comedy from Andrew Stanton, there is Finding Nemo (2003)")
-    assert "which you liked" in texts[2] and "Heat" in texts[2]
+    assert texts[1].startswith("Finding Nemo (2003) is an animated comedy from Andrew Stanton")
+    assert "you enjoyed in Heat" in texts[2]
     assert "4.2 out of 5" in texts[3]
     assert texts[4].startswith("For Sam: ")
-    assert texts[5] == "Documentary Now (2015) is a film."
+    assert texts[5] == "You could try Documentary Now (2015)."
     openings = {t.removeprefix("For Sam: ").split(" ", 1)[0] for t in texts[:5]}
     assert len(openings) >= 3  # not one database-row pattern
     for ev, text in zip(items, texts, strict=True):

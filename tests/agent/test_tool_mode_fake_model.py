@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from agent.conversation.tool_mode import ToolDrivenTurn
-from agent.pipeline.pipeline import PipelineRequest
+from agent.conversation.tool_mode import ToolDrivenTurn, llm_plan
+from agent.pipeline.pipeline import PipelineRequest, PipelineResult
 from agent.understanding.state import SessionState
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
@@ -124,3 +127,57 @@ def test_loop_is_bounded() -> None:
     model = FakeScriptedToolModel(script=[_call("resolve_title", {"title": "Alien"}, i) for i in range(20)])
     assert ToolDrivenTurn(app, model, max_steps=3).run(SessionState(), "x") is None  # type: ignore[arg-type]
     assert len(model.script) == 17
+
+
+class FakePlanningEngine(FakeApp):
+    """FakeApp plus what :func:`llm_plan` reads: settings, resources.chat_model and the deterministic plan."""
+
+    def __init__(self, model: BaseChatModel | None, llm: str = "openai:m@http://127.0.0.1:1/v1") -> None:
+        super().__init__()
+        self.settings = SimpleNamespace(llm=llm, llm_timeout_s=2.0)
+        self.resources = SimpleNamespace(chat_model=model)
+
+    def recommend(self, state: SessionState, k: int | None = None) -> PipelineResult:
+        return PipelineResult(((3, 0.5), (2, 0.4)), ())
+
+
+def test_llm_plan_uses_validated_tool_picks_topped_up_from_the_plan() -> None:
+    engine = FakePlanningEngine(FakeScriptedToolModel(script=[_call("recommend", {"movie_ids": [2]})]))
+    result = llm_plan(engine, SessionState(k=2), "like Alien")  # type: ignore[arg-type]
+    assert [m for m, _ in result.picks] == [2, 3] and not result.notices
+    assert result.steps[0].summary.startswith("LLM planner: 1 tool call(s), 1 valid pick(s)")
+
+
+@pytest.mark.parametrize(
+    ("model", "llm", "why"),
+    [
+        (None, "openai:m@http://127.0.0.1:1/v1", "needs a tool-calling model"),
+        (FakeScriptedToolModel(script=[]), "smollm2", "needs a tool-calling model"),
+        (
+            FakeScriptedToolModel(script=[AIMessage(content="Watch Star Wars!")]),
+            "ollama:m",
+            "answered without",
+        ),
+        (FakeScriptedToolModel(script=[]), "ollama:m", "failed (RuntimeError)"),
+    ],
+)
+def test_llm_plan_falls_back_to_the_deterministic_plan_with_a_notice(
+    model: BaseChatModel | None, llm: str, why: str
+) -> None:
+    result = llm_plan(FakePlanningEngine(model, llm), SessionState(), "x")  # type: ignore[arg-type]
+    assert [m for m, _ in result.picks] == [3, 2]
+    assert result.steps[0].kind == "notice" and why in result.steps[0].summary
+    assert result.notices[0].startswith("I chose these picks the usual way")
+
+
+def test_llm_plan_gives_up_on_a_hung_model() -> None:
+    class Hung(FakeScriptedToolModel):
+        def _generate(
+            self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+        ) -> ChatResult:
+            time.sleep(5)
+            return super()._generate(messages)
+
+    t0 = time.monotonic()
+    result = llm_plan(FakePlanningEngine(Hung(script=[]), "ollama:m"), SessionState(), "x")  # type: ignore[arg-type]
+    assert time.monotonic() - t0 < 4.0 and "within 2 s" in result.steps[0].summary
