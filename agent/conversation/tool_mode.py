@@ -155,7 +155,8 @@ class ToolDrivenTurn:
             self.failure = f"did not recommend within {self.max_steps} steps"
         except Exception as err:  # any model/tool failure: the deterministic plan takes over
             log.warning("tool-driven turn failed, using the deterministic plan: %s", err)
-            self.failure = f"failed ({type(err).__name__})"
+            timed_out = "timeout" in type(err).__name__.lower()
+            self.failure = "timed out" if timed_out else f"failed ({type(err).__name__})"
         return None
 
     def run_within(
