@@ -15,7 +15,7 @@ from agent.settings import PipelineConfig
 from retrieval.catalogue import Catalogue
 from retrieval.dialogue_encoder import DialogueRetriever
 from retrieval.types import ScoredList
-from tests.agent.conftest import FakeEncoder, build_pipeline, item_embeddings
+from tests.agent.conftest import build_pipeline, item_embeddings
 
 HEAT, UNFORGIVEN, PADDINGTON = 10, 11, 7
 
@@ -51,8 +51,8 @@ def _with_prior(catalogue: Catalogue, config: PipelineConfig) -> Pipeline:
         base.retriever,
         base.reranker,
         base.item_emb,
-        FakeEncoder(),
-        config,  # type: ignore[arg-type]
+        base.encoder,
+        config,
         fallback_retriever=base.fallback_retriever,
         prior=prior,
         blend_weights=BlendWeights(weights={"prior": 1.0}),
