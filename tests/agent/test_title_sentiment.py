@@ -125,11 +125,11 @@ def test_run_writes_the_report(files: Path, catalogue: Catalogue, tmp_path: Path
     assert not in_fit_half("2") and in_fit_half("1")
     assert data["n"] == 2 and data["confusion"]["disliked"] == {"liked": 0, "disliked": 1, "neither": 1}
     assert data["baseline_balanced_accuracy"] == 0.5
-    every = data["others"]["taste reading, every train dialogue (half of them fitted the cue model)"]
+    every = data["others"]["stated reading, every train dialogue"]
     assert every["n"] == 5
     assert every["balanced_accuracy"] == pytest.approx(0.6667, abs=1e-4)
     assert every["liked_recall"] == 1.0
     assert every["confusion"]["disliked"] == {"liked": 1, "disliked": 1, "neither": 1}
-    assert len(app.engine.calls) == 4 + 4  # once per message and reading, not per mention or set
+    assert len(app.engine.calls) == 2 + 2 + 4  # prefetch, taste (held-out), stated: never per mention
     md = (tmp_path / "out" / "title_sentiment.md").read_text()
     assert "| disliked | 0 | 1 | 1 |" in md
