@@ -5,8 +5,8 @@ Above ``TrainConfig.dense_item_max`` items the ensemble uses RP3beta (Paudel et 
 Dacrema et al. 2019) instead: a two-step random walk item → user → item with transition weights raised
 to ``alpha``, each target item's weight divided by its popularity ** ``beta``, and only the ``topk``
 largest weights of each item kept. The items × items product is computed in blocks of rows (a sparse
-product, densified one block at a time for the top-k cut), so memory is one block plus the kept
-neighbours: ``n_items * topk`` weights.
+product; only rows with more than ``topk`` entries are densified for the top-k cut), so memory is one
+block plus the kept neighbours: ``n_items * topk`` weights.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from ranking.interactions import Interactions
 
-BLOCK_BYTES = 256 << 20  # one dense block of item rows at a time
+BLOCK_BYTES = 256 << 20  # rows per block: this many bytes as dense float32 (the cut densifies long rows)
 
 
 def positive_csr(inter: Interactions) -> sp.csr_matrix:
@@ -79,29 +79,46 @@ def _block_rows(n_items: int) -> int:
     return max(1, min(n_items, BLOCK_BYTES // (4 * max(n_items, 1))))
 
 
-def _gram_blocks(left: sp.csr_matrix, right: sp.csr_matrix) -> Iterator[tuple[int, np.ndarray]]:
-    """``(first row, dense block)`` of ``left @ right``, a block of rows at a time (float32)."""
+def _gram_blocks(left: sp.csr_matrix, right: sp.csr_matrix) -> Iterator[tuple[int, sp.csr_matrix]]:
+    """``(first row, block)`` of ``left @ right`` a block of rows at a time, self-weights removed."""
     n = left.shape[0]
     step = _block_rows(right.shape[1])
     for lo in range(0, n, step):
-        block = (left[lo : lo + step] @ right).toarray().astype(np.float32, copy=False)
+        block = sp.csr_matrix(left[lo : lo + step] @ right, dtype=np.float32)
+        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        block.data[block.indices == rows + lo] = 0.0
         yield lo, block
 
 
-def _top_k(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Columns and values of the ``k`` largest positive entries of each row (unsorted)."""
-    k = min(k, block.shape[1])
-    cols = np.argpartition(-block, k - 1, axis=1)[:, :k].astype(np.int32)  # a copy: the full index array goes
-    vals = np.take_along_axis(block, cols, axis=1)
-    return cols, vals
+Triplets = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows, columns, values
 
 
-def _to_csr(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> sp.csr_matrix:
-    cols = np.concatenate([c for c, _ in parts], axis=0)
-    vals = np.concatenate([v for _, v in parts], axis=0)
-    rows = np.repeat(np.arange(n), cols.shape[1])
-    keep = vals.ravel() > 0
-    w = sp.csr_matrix((vals.ravel()[keep], (rows[keep], cols.ravel()[keep])), shape=(n, n), dtype=np.float32)
+def _top_k(block: sp.csr_matrix, k: int, lo: int, scale: np.ndarray | None = None) -> Triplets:
+    """The ``k`` largest entries of each row of ``block`` (times ``scale`` per column), as triplets.
+
+    Rows with at most ``k`` entries are kept whole; only longer rows are densified for the cut.
+    """
+    data = block.data if scale is None else block.data * scale[block.indices]
+    counts = np.diff(block.indptr)
+    rows = np.repeat(np.arange(block.shape[0]), counts)
+    short = counts[rows] <= k
+    out_r, out_c, out_v = [rows[short] + lo], [block.indices[short].astype(np.int32)], [data[short]]
+    long_rows = np.flatnonzero(counts > k)
+    if len(long_rows):
+        dense = np.zeros((len(long_rows), block.shape[1]), dtype=np.float32)
+        pos = np.searchsorted(long_rows, rows[~short])
+        dense[pos, block.indices[~short]] = data[~short]
+        cols = np.argpartition(-dense, k - 1, axis=1)[:, :k].astype(np.int32)
+        out_r.append(np.repeat(long_rows + lo, k))
+        out_c.append(cols.ravel())
+        out_v.append(np.take_along_axis(dense, cols, axis=1).ravel())
+    return np.concatenate(out_r), np.concatenate(out_c), np.concatenate(out_v)
+
+
+def _to_csr(parts: list[Triplets], n: int) -> sp.csr_matrix:
+    rows, cols, vals = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    keep = vals > 0
+    w = sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n, n), dtype=np.float32)
     w.sort_indices()
     return w
 
@@ -122,12 +139,10 @@ def fit_rp3beta(
     left = sp.csr_matrix(x.T.multiply(inv_u[None, :]).multiply(inv_i[:, None]), dtype=np.float32)
     pop = np.where(deg_i > 0, deg_i, 1.0)
     penalties = {float(b): (pop ** -float(b)).astype(np.float32) for b in betas}
-    parts: dict[float, list[tuple[np.ndarray, np.ndarray]]] = {b: [] for b in penalties}
+    parts: dict[float, list[Triplets]] = {b: [] for b in penalties}
     for lo, block in _gram_blocks(left, sp.csr_matrix(x, dtype=np.float32)):
-        idx = np.arange(block.shape[0])
-        block[idx, lo + idx] = 0.0
         for b, pen in penalties.items():
-            parts[b].append(_top_k(block * pen[None, :], topk))
+            parts[b].append(_top_k(block, topk, lo, pen))
     return {b: NeighbourModel(_to_csr(p, inter.n_items)) for b, p in parts.items()}
 
 
@@ -139,7 +154,5 @@ def fit_itemknn_sparse(inter: Interactions, topk: int = 200) -> NeighbourModel:
     xn = sp.csr_matrix(x.multiply(inv[None, :]), dtype=np.float32)
     parts = []
     for lo, block in _gram_blocks(sp.csr_matrix(xn.T), xn):
-        idx = np.arange(block.shape[0])
-        block[idx, lo + idx] = 0.0
-        parts.append(_top_k(block, topk))
+        parts.append(_top_k(block, topk, lo))
     return NeighbourModel(_to_csr(parts, inter.n_items))
