@@ -46,6 +46,9 @@ class ExactCollection:
     def count(self) -> int:
         return len(self.ids)
 
+    def get(self, ids: Any = None, include: Any = None) -> dict:
+        return {"ids": list(ids or [])}
+
     def query(self, query_embeddings: Any, n_results: int, where: Any = None, include: Any = None) -> dict:
         assert where is None, "the planner sent a `where` clause"
         t = time.process_time()

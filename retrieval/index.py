@@ -51,8 +51,9 @@ class IndexConfig(BaseModel):
     # `postfilter_max_k` are scored exactly when they admit at most `exact_max_rows` movies, else
     # post-filtered all the same. When too few pass, a subset of at most `exact_fallback_max` movies is
     # scored exactly at once; else the over-fetch is widened (4x, up to 4x max(k, postfilter_max_k))
-    # before scoring exactly (at most `exact_max_rows`) or, last, Chroma's `where`. `where` also runs
-    # when post-filtering is off (postfilter_max_k=0); exact_max_admitted=0 disables exact scoring.
+    # before scoring the subset exactly, whatever its size. Chroma's `where` runs only with
+    # post-filtering off (postfilter_max_k=0) for filters admitting over `exact_max_rows` movies, or with
+    # exact scoring off (exact_max_admitted=0) when post-filtering is off or falls short.
     exact_max_admitted: int = 3000
     postfilter_max_k: int = 2000
     exact_max_rows: int = 60_000
@@ -172,6 +173,8 @@ class MovieIndex(VectorSearch):
                 if k >= cap:
                     break
                 k = min(cap, 4 * k)
+            if exact_ok:  # rare: even the widest over-fetch fell short; a scan beats Chroma's `where`
+                return self._exact_subset(query, admitted, excluded, n, "postfilter+exact")
         where = where_clause(filters, self.mask.genres)
         ids, scores = self._query(query, min(total, n + n_excluded), where)
         return self._result(ids, scores, excluded, None, n, "where")
