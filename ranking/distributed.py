@@ -38,8 +38,8 @@ from torch.utils.data.distributed import DistributedSampler
 
 from ranking.baselines import Popularity
 from ranking.config import TrainConfig
-from ranking.evaluation import Tasks, evaluate, make_tasks, metrics_from_scores
-from ranking.interactions import Interactions, build_interactions, split_users
+from ranking.evaluation import Tasks, evaluate, metrics_from_scores, validation_split
+from ranking.interactions import Interactions, build_interactions
 from ranking.model import SetModel, SetScorer, pca_factors
 from ranking.set_training import batch_loss, cpu_state, epoch_samples, set_model_optimizer
 
@@ -96,15 +96,14 @@ def load_data(folder: Path, config: TrainConfig, item_emb: Path | None = None) -
     ratings = pd.read_csv(folder / "ratings.csv")
     emb = np.load(item_emb) if item_emb else item_features(movies)
     inter = build_interactions(ratings, movies["movieId"].to_numpy(np.int64))
-    fit_users, val_users = split_users(inter.users, config.val_fraction, config.seed)
-    fit, val = inter.subset(fit_users), inter.subset(val_users)
-    task_users = val.users
-    if config.max_val_users and len(task_users) > config.max_val_users:
-        pick = np.random.default_rng([config.seed, 7]).choice(
-            len(task_users), config.max_val_users, replace=False
-        )
-        task_users = np.sort(task_users[pick])
-    tasks = make_tasks(val, task_users, config.reveal_sizes, config.min_val_positives, config.seed)
+    fit, _val, tasks = validation_split(
+        inter,
+        config.val_fraction,
+        config.reveal_sizes,
+        config.min_val_positives,
+        config.seed,
+        config.max_val_users,
+    )
     n_fit = int(sum(len(fit.histories[int(u)].rows) for u in fit.users))
     return Data(fit, tasks, pca_factors(emb, config.dim), Popularity.fit(fit).log_counts, n_fit)
 

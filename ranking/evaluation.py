@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ranking.baselines import N_BUCKETS, bucket_of, zscore
-from ranking.interactions import Interactions
+from ranking.interactions import Interactions, split_users
 
 ScoreFn = Callable[[Sequence[np.ndarray], Sequence[np.ndarray]], np.ndarray]
 _DISC = 1.0 / np.log2(np.arange(2, 52))
@@ -153,3 +153,21 @@ def tune_blend(
 
 def mean_metrics(m: dict[str, np.ndarray]) -> dict[str, float]:
     return {k: float(v.mean()) for k, v in m.items() if k != "has_targets"}
+
+
+def validation_split(
+    inter: Interactions,
+    val_fraction: float,
+    reveal_sizes: Sequence[int],
+    min_positives: int,
+    seed: int,
+    max_val_users: int | None = None,
+) -> tuple[Interactions, Interactions, dict[int, Tasks]]:
+    """Fitting users, validation users and their fold-in tasks (at most ``max_val_users`` if set)."""
+    fit_users, val_users = split_users(inter.users, val_fraction, seed)
+    fit, val = inter.subset(fit_users), inter.subset(val_users)
+    task_users = val.users
+    if max_val_users and len(task_users) > max_val_users:
+        pick = np.random.default_rng([seed, 7]).choice(len(task_users), max_val_users, replace=False)
+        task_users = np.sort(task_users[pick])
+    return fit, val, make_tasks(val, task_users, reveal_sizes, min_positives, seed)

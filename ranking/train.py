@@ -22,9 +22,9 @@ from ranking.baselines import (
     zscore,
 )
 from ranking.config import TrainConfig
-from ranking.evaluation import Tasks, evaluate, make_tasks, metrics_from_scores, objective
+from ranking.evaluation import Tasks, evaluate, metrics_from_scores, objective, validation_split
 from ranking.evaluation import tune_blend as _tune_blend
-from ranking.interactions import Interactions, build_interactions, split_users
+from ranking.interactions import Interactions, build_interactions
 from ranking.model import SetModel, SetScorer, pca_factors
 from ranking.set_training import fit_set_model, load_set_model, training_device
 from ranking.sparse import NeighbourModel, fit_rp3beta
@@ -163,15 +163,14 @@ def _training_data(
     if emb.shape[0] != len(ids):
         raise ValueError(f"item_emb has {emb.shape[0]} rows for {len(ids)} item ids")
     inter = build_interactions(ratings, ids)
-    fit_users, val_users = split_users(inter.users, config.val_fraction, config.seed)
-    fit, val = inter.subset(fit_users), inter.subset(val_users)
-    task_users = val.users
-    if config.max_val_users and len(task_users) > config.max_val_users:
-        pick = np.random.default_rng([config.seed, 7]).choice(
-            len(task_users), config.max_val_users, replace=False
-        )
-        task_users = np.sort(task_users[pick])
-    tasks = make_tasks(val, task_users, config.reveal_sizes, config.min_val_positives, config.seed)
+    fit, val, tasks = validation_split(
+        inter,
+        config.val_fraction,
+        config.reveal_sizes,
+        config.min_val_positives,
+        config.seed,
+        config.max_val_users,
+    )
     if not tasks or len(next(iter(tasks.values()))) == 0:
         raise ValueError("no validation users with enough positives; lower min_val_positives")
     return _TrainingData(ids, emb, inter, fit, val, tasks)
