@@ -37,7 +37,8 @@ from retrieval.catalogue import Catalogue
 from retrieval.embeddings import Encoder, catalogue_embeddings
 from retrieval.types import Movie
 
-ML_DIR = Path("/work/shared/data/ml-latest-small")
+DATA_DIR = Path(os.environ.get("REELCHAT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+ML_DIR = DATA_DIR / "ml-latest-small"
 CACHE_DIR = Path.home() / ".cache" / "reelchat"
 REVEALS = (1, 3, 5)
 METRICS = ("recall@10", "recall@50", "ndcg@10")

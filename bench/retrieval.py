@@ -204,7 +204,7 @@ def table(result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the exit status (0, or 1 when a target is missed)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    data = Path(os.environ.get("REELCHAT_DATA_DIR", "/work/shared/data"))
+    data = Path(os.environ.get("REELCHAT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--ml-dir", type=Path, default=data / "ml-latest-small")
     parser.add_argument("--redial-dir", type=Path, default=data / "redial-ievalm")
     parser.add_argument("--out", type=Path, help="also write the JSON result here")

@@ -112,7 +112,7 @@ def one_size(args: argparse.Namespace, base: Any, base_vecs: np.ndarray, n: int,
 
 
 def main() -> int:
-    data = Path(os.environ.get("REELCHAT_DATA_DIR", "/work/shared/data"))
+    data = Path(os.environ.get("REELCHAT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
     cache = Path(os.environ.get("REELCHAT_CACHE_DIR", Path.home() / ".cache" / "reelchat"))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, nargs="+", default=[100_000, 1_000_000])

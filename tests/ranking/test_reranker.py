@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -61,10 +60,10 @@ def test_knobs_and_protocol(trained: TrainedModel) -> None:
     assert set(diverse.ids) <= set(Reranker(trained).rank_all([1], [], k=50).ids)
 
 
-def test_latency_of_200_candidates(trained: TrainedModel) -> None:
+def test_scores_200_candidates_with_repeats(trained: TrainedModel) -> None:
+    # its latency (budget 50 ms) is measured by bench/ranking.py, not asserted here
     reranker = Reranker(trained)
     cands = list(range(1, 41)) * 5
-    t = time.perf_counter()
-    for _ in range(20):
-        reranker.score([1, 2], [], cands, [0.5] * len(cands))
-    assert (time.perf_counter() - t) / 20 < 0.05
+    got = reranker.score([1, 2], [], cands, [0.5] * len(cands))
+    assert sorted(got.ids) == list(range(3, 41))  # each candidate once; the liked movies are not picks
+    assert np.isfinite(got.scores).all() and list(got.scores) == sorted(got.scores, reverse=True)

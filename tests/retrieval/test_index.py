@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import importlib.util
 import logging
 from pathlib import Path
 
@@ -191,29 +189,19 @@ def test_filters_run_against_catalogue_facts(tmp_path, catalogue, encoder, plan)
     assert set(recent.ids) == {6, 8, 10}
 
 
-_LOADERS = ("retrieval.movielens", "retrieval.catalogue_loader")  # whichever provides load_catalogue()
-
-
 @pytest.mark.slow
 class TestFullCatalogue:
-    """The real ML-latest-small catalogue (built once per module: about two minutes on a laptop CPU)."""
+    """The real ML-latest-small catalogue: the index of the real agent (built once per test run)."""
 
     @pytest.fixture(scope="class")
-    def full(self, tmp_path_factory) -> MovieIndex:
-        loaders = [importlib.import_module(name) for name in _LOADERS if importlib.util.find_spec(name)]
-        load = next((m.load_catalogue for m in loaders if hasattr(m, "load_catalogue")), None)
-        ml, redial = Path("/work/shared/data/ml-latest-small"), Path("/work/shared/data/redial-ievalm")
-        if load is None or not ml.is_dir():
-            pytest.skip("no load_catalogue() or no MovieLens data")
-        catalogue = load(ml, redial if redial.is_dir() else None)
-        root = tmp_path_factory.mktemp("full")
-        return MovieIndex.open(config_at(root), catalogue, Encoder(), progress=False)
+    def full(self, real_agent) -> MovieIndex:  # type: ignore[no-untyped-def]
+        return real_agent.resources.index()
 
     def test_space_horror_finds_alien(self, full: MovieIndex) -> None:
         assert 1214 in full.search("space horror on a ship", n=30).ids  # Alien (1979); exact rank is 19
 
     @pytest.mark.xfail(
-        reason="Alien ranks 19th by exact cosine too: its document lacks 'horror'/'ship' words"
+        reason="Alien ranks 19th by exact cosine too: its document lacks 'horror'/'ship' words", strict=True
     )
     def test_space_horror_finds_alien_in_top_10(self, full: MovieIndex) -> None:
         assert 1214 in full.search("space horror on a ship", n=10).ids

@@ -322,9 +322,6 @@ def test_checksum_mismatch_in_validation(tiny_movielens: Path) -> None:
 
 
 @pytest.mark.slow
-def test_real_data_validates_fast(data_dir: Path) -> None:
-    import time
-
-    start = time.perf_counter()
+def test_real_data_validates(data_dir: Path) -> None:
+    # its speed (budget 1 s) is measured by bench/understanding_speed.py
     validate_movielens(data_dir / "ml-latest-small", checksums=MOVIELENS_SHA256)
-    assert time.perf_counter() - start < 1.5  # budget is 1 s; slack for a shared machine
