@@ -85,9 +85,10 @@ def batch_loss(
     """
     lr_, lm = pad_sets([c[0] for c in chunk], device)
     dr, dm = pad_sets([c[1] for c in chunk], device)
+    cols = np.concatenate([c[2] for c in chunk]).astype(np.int64, copy=False)
+    rows = np.repeat(np.arange(len(chunk)), [len(c[2]) for c in chunk])
     tgt = torch.zeros(len(chunk), model.n_items, device=device)
-    for j, c in enumerate(chunk):
-        tgt[j, torch.from_numpy(c[2]).to(device)] = 1.0
+    tgt[torch.from_numpy(rows).to(device), torch.from_numpy(cols).to(device)] = 1.0
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
         logits = (forward or model)(lr_, lm, dr, dm).float()
     shown = torch.zeros_like(logits).scatter_add_(1, lr_, lm) > 0  # inputs are never targets
