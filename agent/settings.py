@@ -87,6 +87,10 @@ class Settings(BaseSettings):
         default="deterministic",
         description="llm: a tool-calling LLM (openai:/ollama:) plans turns; deterministic plan as fallback",
     )
+    understanding: Literal["rules", "rules+llm"] = Field(
+        default="rules",
+        description="rules+llm: the LLM also reads each message as JSON; validated, the rules win conflicts",
+    )
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in the cache dir.")
     secret_key: SecretStr | None = Field(
         default=None, description="signs sign-in tokens; default: a random key in <cache dir>/secret_key"

@@ -28,6 +28,7 @@ from agent.settings import Settings
 from agent.store import FeedbackStore, StoreError
 from agent.understanding.acts import targets, with_act
 from agent.understanding.deltas import Understanding
+from agent.understanding.llm_reading import completed
 from agent.understanding.parser import parse
 from agent.understanding.state import SessionState, apply_understanding
 from retrieval.catalogue import Catalogue
@@ -134,7 +135,18 @@ class TurnEngine:
             max_year=self.max_year,
             max_chars=self.settings.limits.message_chars,
         )
-        return with_act(text[: self.settings.limits.message_chars], u)
+        u = with_act(text[: self.settings.limits.message_chars], u)
+        if self.settings.understanding == "rules+llm":  # the LLM fills what the rules left empty
+            u = completed(
+                u,
+                text[: self.settings.limits.message_chars],
+                self.resources.chat_model,
+                self.resolver,
+                genres=self.catalogue.genres,
+                max_year=self.max_year,
+                max_picks=self.settings.limits.max_picks,
+            )
+        return u
 
     def absorb(self, state: SessionState, text: str, *, groups: bool = True) -> Absorbed:
         """Fold one user message into ``state`` (group-aware unless ``groups`` is False).

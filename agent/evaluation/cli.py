@@ -61,6 +61,7 @@ def add_eval_parser(subparsers: Any, handler: Callable[[argparse.Namespace], int
         action="store_true",
         help="score liked/disliked readings of titles against the ReDial train seekers' labels",
     )
+    s.add_argument("--limit", type=int, default=0, help="at most N corpus cases, evenly spread (0 = all)")
     common(s)
     s = sub.add_parser("critiques", help="critique directions: share of next picks moving the asked way")
     s.add_argument("--starts", type=int, default=0, help="at most N starting conversations (0 = all 30)")
@@ -202,7 +203,7 @@ def eval_simulate(app: Any, users: int, seed: int, out: Path, holdout: bool, pro
 def eval_understanding(app: Any, settings: Any, args: argparse.Namespace, out: Path) -> int:
     """``eval understanding``: the labelled corpus (exact match, per-field precision/recall, acts); with
     ``--redial-questions`` also title sentiment on the ReDial train labels."""
-    code = eval_corpus(app, settings, out)
+    code = eval_corpus(app, settings, out, getattr(args, "limit", 0))
     if getattr(args, "redial_questions", False):
         from agent.evaluation.title_sentiment import run_title_sentiment
 
@@ -213,13 +214,13 @@ def eval_understanding(app: Any, settings: Any, args: argparse.Namespace, out: P
     return code
 
 
-def eval_corpus(app: Any, settings: Any, out: Path) -> int:
+def eval_corpus(app: Any, settings: Any, out: Path, limit: int = 0) -> int:
     """The understanding corpus report (``understanding.md``/``.json``); 0 always (a score, not a test)."""
     from agent.evaluation.report import write_report
     from agent.evaluation.understanding import evaluate
 
     data = Path(settings.data_dir) if settings.data_dir is not None else None
-    report = evaluate(app.engine, data_dir=data)
+    report = evaluate(app.engine, data_dir=data, limit=limit)
     _say(write_report(report, out))
     d = report.data
     worst = min(min(s["precision"], s["recall"]) for s in d["fields"].values())

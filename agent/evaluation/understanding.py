@@ -131,10 +131,15 @@ def act_confusion(results: Sequence[CaseResult]) -> dict[str, dict[str, int]]:
     return table
 
 
-def evaluate(engine: Absorber, root: Path | str | None = None, data_dir: Path | None = None) -> Report:
-    """Read every runnable case of the corpus and build the ``understanding`` report."""
+def evaluate(
+    engine: Absorber, root: Path | str | None = None, data_dir: Path | None = None, limit: int = 0
+) -> Report:
+    """Read every runnable case of the corpus (``limit`` > 0: that many, evenly spread) and build the
+    ``understanding`` report."""
     cases = load_corpus(root, data_dir) if root is not None else load_corpus(data_dir=data_dir)
     runnable = [c for c in cases if not c.skip]
+    if 0 < limit < len(runnable):
+        runnable = [runnable[i * len(runnable) // limit] for i in range(limit)]
     results = [read_case(engine, c) for c in runnable]
     return build_report(results, skipped=len(cases) - len(runnable))
 
