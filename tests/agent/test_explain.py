@@ -260,24 +260,21 @@ def test_empty_input(cat: Catalogue) -> None:
 
 @pytest.mark.slow
 def test_real_smollm2_explanations_are_grounded(cat: Catalogue, tmp_path: Path) -> None:
-    from agent.explain.llm import LocalChatModel, build_chat_model, parse_llm_spec, smollm2_gguf_path
+    # the default runtime (llama.cpp); tests/agent/test_llm.py covers loading through transformers
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    from agent.explain.llm import build_chat_model, parse_llm_spec
 
-    spec = parse_llm_spec(f"hf:{smollm2_gguf_path()}")  # the transformers runtime
     t0 = time.perf_counter()
-    build_chat_model(spec, cache_dir=tmp_path, device="cpu")
-    cold = time.perf_counter() - t0
-    assert (tmp_path / "models" / "smollm2-135m-instruct" / "config.json").is_file()
-    t0 = time.perf_counter()
-    model = build_chat_model(spec, cache_dir=tmp_path, device="cpu")
-    warm = time.perf_counter() - t0
-    assert isinstance(model, LocalChatModel)
+    model = build_chat_model(parse_llm_spec("smollm2"), cache_dir=tmp_path, device="cpu")
+    load = time.perf_counter() - t0
+    assert model is not None
 
     items = [ALIEN_EV, NEMO_EV, DEPARTED_EV]
     ex = LLMExplainer(model, cat, timeout_s=120)
     t0 = time.perf_counter()
     out = ex.explain(items)
     gen = time.perf_counter() - t0
-    print(f"\nSmolLM2 load cold {cold:.1f}s warm {warm:.1f}s; {len(items)} explanations in {gen:.1f}s")
+    print(f"\nSmolLM2 (llama.cpp) load {load:.2f}s; {len(items)} explanations in {gen:.1f}s")
     for ev, e in zip(items, out, strict=True):
         print(f"  [{e.source}{'/' + e.rejected_reason if e.rejected_reason else ''}] {e.text}")
         assert e.text.strip()
@@ -285,7 +282,6 @@ def test_real_smollm2_explanations_are_grounded(cat: Catalogue, tmp_path: Path) 
             assert grounding.check(e.text, ev.pick, ev.related_liked, cat).ok
         else:
             assert e.text == TemplateExplainer().explain_one(ev, items.index(ev))
-    assert warm < cold
 
 
 def test_few_shot_prompt_puts_worked_examples_before_the_pick(cat: Catalogue) -> None:

@@ -85,7 +85,7 @@ def check(u: Understanding) -> None:
     assert isinstance(u.text, str)
 
 
-@settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=2_000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(MESSAGES)
 def test_understanding_never_raises(resolver: TitleResolver, message: str) -> None:
     check(parse(message, resolver, genres=GENRES, max_year=MAX_YEAR))
