@@ -71,11 +71,12 @@ def propose(model: Any, text: str, genres: Sequence[str], timeout_s: float = 5.0
 
 
 def _structured(model: Any, timeout_s: float) -> Any:
-    from agent.explain.chat_base import EmbeddedChatModel
-
-    if isinstance(model, EmbeddedChatModel):
+    """The structured-output runnable; embedded models take a generation time limit, others refuse the
+    argument (their client has its own time-out)."""
+    try:
         return model.with_structured_output(QueryUpdate, timeout_s=timeout_s)
-    return model.with_structured_output(QueryUpdate)
+    except (TypeError, ValueError):
+        return model.with_structured_output(QueryUpdate)
 
 
 def _named(text: str) -> str:
