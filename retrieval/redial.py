@@ -120,6 +120,8 @@ class TitleMapper:
             if name and mid is not None:
                 self._by_name.setdefault(name, mid)
         self._by_title: dict[tuple[str, int | None], set[int]] = {}
+        self._year = {m.movie_id: m.year for m in catalogue}
+        self._names = {m.movie_id: normalise_title(m.title) for m in catalogue}
         for movie in catalogue:
             self._by_title.setdefault((normalise_title(movie.title), movie.year), set()).add(movie.movie_id)
         self.via: Counter[str] = Counter()
@@ -130,21 +132,37 @@ class TitleMapper:
         return cls(catalogue, info)
 
     def map(self, label: str) -> int | None:
-        """The movieId of a ReDial title, None when it is not (unambiguously) in the catalogue."""
+        """The movieId of a ReDial title, None when it is not (unambiguously) in the catalogue.
+
+        The IMDb id wins, unless the title and year name exactly one other movie and the IMDb id's movie
+        has another title or a year more than one away: some ``id2info`` entries carry a remake's or an
+        unrelated film's IMDb id ("A Nightmare on Elm Street (1984)" → the 2010 film, "Heat (1996)" →
+        Poison Ivy II)."""
         label = label.strip()
+        by_title = self._title_match(label)
         if label in self._by_name:
+            mid = self._by_name[label]
+            if by_title is not None and by_title != mid and not self._same(mid, label):
+                self.via["title"] += 1
+                return by_title
             self.via["imdb"] += 1
-            return self._by_name[label]
+            return mid
+        self.via["title" if by_title is not None else "unmapped"] += 1
+        return by_title
+
+    def _same(self, movie_id: int, label: str) -> bool:
+        title, year = split_label(label)
+        name, found = self._names.get(movie_id), self._year.get(movie_id)
+        close = year is None or found is None or abs(found - year) <= 1
+        return close and name == normalise_title(title)
+
+    def _title_match(self, label: str) -> int | None:
         title, year = split_label(label)
         ids = self._by_title.get((normalise_title(title), year), set())
         if year is not None and not ids:  # ReDial and MovieLens years differ by one for some releases
             near = [self._by_title.get((normalise_title(title), year + d), set()) for d in (-1, 1)]
             ids = near[0] | near[1]
-        if len(ids) == 1:
-            self.via["title"] += 1
-            return next(iter(ids))
-        self.via["unmapped"] += 1
-        return None
+        return next(iter(ids)) if len(ids) == 1 else None
 
 
 def mentioned_ids(turn: RedialTurn, mapper: TitleMapper) -> frozenset[int]:

@@ -95,6 +95,19 @@ def test_title_mapping(catalogue: Catalogue) -> None:
     assert normalise_title("The Lord of the Rings: The Two Towers") == "lord of the rings the two towers"
 
 
+def test_a_wrong_imdb_id_loses_to_an_exact_title_and_year(catalogue: Catalogue) -> None:
+    info = {
+        "1": {"name": "Alien (1979)", "imdb_id": "tt0247745"},  # Super Troopers' id: another film
+        "2": {"name": "The Matrix (1999)", "imdb_id": "tt0133093"},  # right
+        "3": {"name": "Amelie (2001)", "imdb_id": "tt0211915"},  # right, the title spelt differently
+        "4": {"name": "Hamlet (1990)", "imdb_id": "tt0247745"},  # wrong, but the title is ambiguous
+    }
+    mapper = TitleMapper(catalogue, info)
+    assert mapper.map("Alien (1979)") == 5
+    assert mapper.map("The Matrix (1999)") == 4 and mapper.map("Amelie (2001)") == 8
+    assert mapper.map("Hamlet (1990)") == 1  # no single other movie to prefer: the IMDb id stands
+
+
 def turn(dialog: str = "20001", rec: tuple[str, ...] = ("Police Academy (1984)",)) -> RedialTurn:
     return RedialTurn(
         dialog,
