@@ -29,6 +29,7 @@ _CUE_WORDS = _words(
     adore"""
 )
 _PREDICATE_STARTS = _words("was is were are sucked sucks rocks rocked rules ruled bored")
+_SEQUEL_WORDS = _words("vol volume part pt chapter episode")
 _CUE_PAIRS = frozenset(
     (
         ("fan", "of"),
@@ -56,6 +57,10 @@ _CUE_PAIRS = frozenset(
         ("like", "the"),
     )
 )
+
+
+def _is_year(token: str) -> bool:
+    return len(token) == 4 and token.isdigit() and 1874 <= int(token) <= 2049
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +171,7 @@ class _Scan:
         """A release year written right after token ``j - 1``: (year, index after it)."""
         if j < len(self.norm) and len(self.norm[j]) == 4 and self.norm[j].isdigit():
             gap = self.text[self.spans[j - 1][1] : self.spans[j][0]]
-            if gap.strip() in {"", "(", "[", ","}:
+            if gap.strip().lstrip("!?").strip() in {"", "(", "[", ","}:  # "Mother! (2017)"
                 y = int(self.norm[j])
                 if 1874 <= y <= 2049:
                     return y, j + 1
@@ -214,7 +219,34 @@ class _Scan:
             year, end = self._year_after(j)
             if not self._accept(i, j, year):
                 continue
-            return self._make(i, j, end, year), end
+            return (None if year else self._subtitle_at(i, j)) or (self._make(i, j, end, year), end)
+        return None
+
+    def _subtitle_at(self, i: int, j: int) -> tuple[TitleSpan, int] | None:
+        """A longer title that starts with the exact one: "John Wick: Chapter 2 (2017)", "Kill Bill Volume 2",
+        taken when a colon or a sequel word follows and the longer words resolve well (longest first)."""
+        n = len(self.norm)
+        if j >= n:
+            return None
+        gap = self.text[self.spans[j - 1][1] : self.spans[j][0]]
+        if gap.strip() != ":" and self.norm[j] not in _SEQUEL_WORDS:
+            return None
+        k = j
+        while k < n and k - j < 5 and not _is_year(self.norm[k]):
+            if k > j:
+                between = self.text[self.spans[k - 1][1] : self.spans[k][0]]
+                dotted = between.strip() == "." and self.norm[k - 1] in _SEQUEL_WORDS  # "Vol. 2"
+                if any(c in between for c in ',.;!?()\n"“”') and not dotted:
+                    break
+            k += 1
+        for e in range(k, j, -1):
+            if self.fuzzy_calls >= MAX_FUZZY_CALLS:
+                return None
+            self.fuzzy_calls += 1
+            year, end = self._year_after(e)
+            matches = self.r._match(self.norm[i:e], year)
+            if matches and matches[0].score >= _MENTION_FUZZY_MIN:
+                return self._make(i, e, end, year), end
         return None
 
     def _fuzzy_at(self, i: int) -> tuple[TitleSpan, int] | None:

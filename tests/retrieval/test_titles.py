@@ -249,6 +249,14 @@ _REAL_MENTIONS = [
     ("give me 5 funny movies from the 90s", []),
     ("Toy Story was great but I hated Titanic", [1, 1721]),
     ("anything like 'The Fellowship of the Ring'", [4993]),
+    # a longer title that starts with a shorter one: a colon or a sequel word continues it
+    ("I just watched John Wick: Chapter 2 (2017) last night", [168248]),
+    ("I loved Kill Bill: Volume 2", [7438]),
+    ("How about Guardians of the Galaxy Vol. 2 (2017)", [122918]),
+    ("I watched Star Wars: The Empire Strikes Back", [1196]),
+    ("I also liked Mother! (2017)", [176419]),  # the title's own "!" before its year
+    ("I liked Alien: it was scary", [1214]),  # a colon that does not continue the title
+    ("Toy Story: part of my childhood", [1]),
 ]
 
 
