@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         default="deterministic",
         description="llm: a tool-calling LLM (openai:/ollama:) plans turns; deterministic plan as fallback",
     )
+    replay_cues: bool = Field(
+        default=False,
+        description="replayed transcripts: a title named with no stated liking that the cue model doubts "
+        "counts as disliked, not liked",
+    )
     understanding: Literal["rules", "rules+llm"] = Field(
         default="rules",
         description="rules+llm: the LLM also reads each message as JSON; validated, the rules win conflicts",

@@ -16,6 +16,7 @@ from functools import cached_property
 from agent.conversation.answers import answer
 from agent.conversation.compose import compose_header, compose_notices, describe_constraints
 from agent.conversation.limits import RateLimiter
+from agent.conversation.replay import replay
 from agent.explain.claims import Constraints
 from agent.explain.evidence import EvidenceBuilder
 from agent.explain.explainer import Explainer
@@ -170,30 +171,8 @@ class TurnEngine:
         return Absorbed(u, (*notices, *self.mention_notices(u)), group is not None)
 
     def replay(self, messages: Sequence[Mapping[str, str]], k: int = 50) -> SessionState:
-        """The state a whole conversation leads to: user turns absorbed, assistant mentions shown.
-
-        A movie a user names without any sentiment still tells us about taste, so it counts as liked.
-        """
-        state = SessionState()
-        words: list[str] = []
-        for msg in messages:
-            content = str(msg.get("content") or "")[: self.settings.limits.message_chars]
-            if not content.strip():
-                continue
-            if msg.get("role") == "assistant":
-                state.show(m.movie_id for m in self.understand(content).mentions if m.movie_id is not None)
-                continue
-            u = self.absorb(state, content, groups=False).understanding
-            if u.text.strip():
-                words.append(u.text.strip())
-            for m in u.mentions:
-                mid = m.movie_id
-                if mid is not None and mid not in state.disliked and mid not in state.liked:
-                    state.liked.append(mid)
-        state.k = k
-        if words:  # the whole conversation's own words, newest last, for semantic retrieval
-            state.text = " ".join(words)[-1000:]
-        return state
+        """The state a whole conversation leads to (:func:`agent.conversation.replay.replay`)."""
+        return replay(self, messages, k)
 
     def mention_notices(self, u: Understanding) -> list[str]:
         """One line per title we could not find, or found with a close alternative."""

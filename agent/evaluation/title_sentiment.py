@@ -30,6 +30,7 @@ from agent.evaluation.report import Report, write_report
 from agent.understanding.deltas import Understanding
 from agent.understanding.taste import (
     cue_model,
+    doubted,
     in_fit_half,
     mention_spans,
     placeholder_text,
@@ -162,12 +163,7 @@ def engine_reader(app: Any, reading: str = "taste", prefetch: Sequence[str] = ()
         return taste_reading(u.liked, u.disliked, (m.movie_id for m in u.mentions), doubtful(text, u))
 
     def doubtful(text: str, u: Understanding) -> list[int]:
-        if model is None or not u.mentions:
-            return []
-        flagged = model.doubtful(text, mention_spans(text, [m.text for m in u.mentions]), encode)
-        stated = set(u.liked) - set(u.assumed)  # a like the message states is never doubted
-        ids = [u.mentions[i].movie_id for i in flagged]
-        return [m for m in ids if m is not None and m not in stated]
+        return doubted(model, text, u, encode)
 
     if model is not None and prefetch:
         texts = [p for t in dict.fromkeys(prefetch) for p in placeholders(t, app.engine.understand(t))]

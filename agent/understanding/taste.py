@@ -10,8 +10,9 @@ The cue model (:class:`CueModel`) is a logistic regression over the MiniLM sente
 message, with the mention written as "that movie" and the other titles as "another movie". It is fitted
 on the labels of the ReDial train dialogues' *fit half* only (``python -m agent.evaluation.taste_fit``);
 its weights ship in ``cue_model.json``. It only ever moves a mention from liked to disliked where the
-parser stated no liking. It is not part of a live turn (it needs one embedding per mention): the
-title-sentiment evaluation reads it, beside the stated reading.
+parser stated no liking. It is not part of a live turn (it needs one embedding per mention); replayed
+transcripts (``RecommenderAgent.recommend(messages)``, the ReDial evaluation) use it when
+``settings.replay_cues`` is on, and the title-sentiment evaluation reads it beside the stated reading.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from agent.understanding.deltas import Understanding
 
 MODEL_PATH = Path(__file__).with_name("cue_model.json")
 TARGET, OTHER = "that movie", "another movie"
@@ -94,6 +97,17 @@ def cue_model(path: Path = MODEL_PATH) -> CueModel | None:
     data = json.loads(path.read_text(encoding="utf-8"))
     weights = np.asarray(data["weights"], dtype=np.float64)
     return CueModel(weights, float(data["intercept"]), float(data["threshold"]))
+
+
+def doubted(model: CueModel | None, text: str, u: Understanding, encode: Encode) -> list[int]:
+    """The resolved mentions of ``u`` that ``model`` reads as not liked, never one the message states a
+    liking for (``u.liked`` apart from the ``assumed`` likes)."""
+    if model is None or not u.mentions:
+        return []
+    flagged = model.doubtful(text, mention_spans(text, [m.text for m in u.mentions]), encode)
+    stated = set(u.liked) - set(u.assumed)
+    ids = [u.mentions[i].movie_id for i in flagged]
+    return [m for m in ids if m is not None and m not in stated]
 
 
 def in_fit_half(conversation_id: str) -> bool:
