@@ -43,3 +43,32 @@ def test_shipped_model_loads_and_split_is_stable() -> None:
     model = cue_model()
     assert model is not None and model.weights.shape == (384,) and 0.0 < model.threshold < 1.0
     assert in_fit_half("1") and not in_fit_half("2")
+
+
+def test_doubted_never_overrides_a_stated_like() -> None:
+    from agent.understanding.deltas import TitleMention, Understanding
+    from agent.understanding.taste import doubted
+
+    model = CueModel(np.array([6.0]), -3.0, 0.5)
+    mentions = (TitleMention("Heat", 6), TitleMention("Alien", 1214))
+    text = "I hated Heat but loved Alien"
+    assert doubted(model, text, Understanding(mentions=mentions), fake_encode) == [6]
+    stated = Understanding(liked=(6,), mentions=mentions)  # the message says it likes Heat: kept
+    assert doubted(model, text, stated, fake_encode) == []
+    assumed = Understanding(liked=(6,), assumed=(6,), mentions=mentions)  # "like Heat" with no cue
+    assert doubted(model, text, assumed, fake_encode) == [6]
+    assert doubted(None, text, Understanding(mentions=mentions), fake_encode) == []
+
+
+def test_replay_adds_doubted_mentions_as_dislikes() -> None:
+    from agent.conversation.replay import _add_mentions
+    from agent.understanding.deltas import TitleMention, Understanding
+    from agent.understanding.state import SessionState
+
+    state = SessionState()
+    state.liked.append(6)  # absorbed as an assumed like ("like Heat")
+    u = Understanding(liked=(6,), assumed=(6,), mentions=(TitleMention("Heat", 6), TitleMention("Up", 9)))
+    _add_mentions(state, u, {6})
+    assert state.liked == [9] and state.disliked == [6]
+    _add_mentions(state, Understanding(mentions=(TitleMention("Up", 9),)), {9})
+    assert state.liked == [9] and state.disliked == [6]  # an earlier reading is not overturned
