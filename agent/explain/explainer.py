@@ -251,7 +251,7 @@ class LLMExplainer:
         futures: list[Future[Any]]
         kwargs = [self.call_kwargs(ev) for ev in items]
         if isinstance(model, LlamaCppChatModel):
-            caps = {"max_sentences": SENTENCES, "max_tokens": MAX_TOKENS}
+            caps: dict[str, Any] = {"max_sentences": SENTENCES, "max_tokens": MAX_TOKENS, "stop": ["\n"]}
             kwargs = [kw if "response_format" in kw else {**caps, **kw} for kw in kwargs]
             futures = _serial(model, convs, deadline, stop_all, kwargs)
         else:

@@ -109,6 +109,7 @@ def test_explainer_asks_llama_models_for_one_capped_sentence() -> None:
     [out] = LLMExplainer(LlamaCppChatModel(client=fake), Catalogue(MOVIES), timeout_s=5).explain([ALIEN_EV])
     assert out.source == "llm" and out.text == "Like The Thing, Alien is tense."
     assert fake.calls[0]["max_tokens"] == explainer.MAX_TOKENS and explainer.SENTENCES == 1
+    assert fake.calls[0]["stop"] == ["\n"]  # one line: a copied fact list ends at its first line
 
 
 def test_fast_copy_of_a_broken_file_falls_back_to_the_file(
