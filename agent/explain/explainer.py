@@ -1,6 +1,6 @@
 """Explanations for picks we already chose: factual templates, or LLM prose checked against our facts.
 
-The LLM never chooses movies. :class:`LLMExplainer` asks it for one or two sentences per pick from a
+The LLM never chooses movies. :class:`LLMExplainer` asks it for one sentence per pick from a
 prompt holding only facts we have, runs every answer through :func:`agent.explain.grounding.check`, and uses
 the :class:`TemplateExplainer` sentence for any answer that is rejected, empty, failing or late.
 """

@@ -2,8 +2,9 @@
 
 :class:`LlamaCppChatModel` drives any object with llama-cpp-python's ``create_chat_completion`` (a
 ``llama_cpp.Llama``; a fake in unit tests). It generates greedily, streams tokens to LangChain callbacks,
-stops after ``max_sentences`` finished sentences, and honours a cancel event and a deadline between
-tokens. ``llama_cpp`` itself is imported only by :func:`load_llama`.
+stops after ``max_sentences`` finished sentences (the model's, or a per-call cap), and honours a cancel
+event and a deadline between tokens. :func:`fast_copy` makes the Q8_0 copy the embedded model runs from on
+the CPU. ``llama_cpp`` itself is imported only by :func:`load_llama` and :func:`fast_copy`.
 """
 
 from __future__ import annotations
