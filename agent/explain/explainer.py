@@ -1,6 +1,6 @@
 """Explanations for picks we already chose: factual templates, or LLM prose checked against our facts.
 
-The LLM never chooses movies. :class:`LLMExplainer` asks it for one or two sentences per pick from a
+The LLM never chooses movies. :class:`LLMExplainer` asks it for one sentence per pick from a
 prompt holding only facts we have, runs every answer through :func:`agent.explain.grounding.check`, and uses
 the :class:`TemplateExplainer` sentence for any answer that is rejected, empty, failing or late.
 """
@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 ExplanationSource = Literal["llm", "template"]
 PromptStyle = Literal["plain", "few-shot"]  # the explanation prompt: facts only, or with worked examples
 _T = TypeVar("_T")
-_PLOT_CHARS = 160
+SENTENCES = 1  # sentences per LLM explanation (llama.cpp stops generating after the first)
+MAX_TOKENS = 48  # tokens per LLM explanation on llama.cpp: one sentence fits, a ramble is cut
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]?$")
 
 
@@ -101,7 +102,8 @@ def load_prompt(name: str) -> str:
 
 
 def facts(ev: Evidence) -> list[str]:
-    """The facts we hold for a pick, one line each (all the LLM gets to see)."""
+    """The facts we hold for a pick, one line each (all the LLM gets to see): the evidence, not the plot
+    (every prompt token costs time on a CPU, and plot words invite claims we cannot check)."""
     m = ev.pick
     lines = [f"Movie: {m.label}"]
     genres = [g for g in m.genres if not g.startswith("(")]
@@ -113,7 +115,7 @@ def facts(ev: Evidence) -> list[str]:
     if m.directors:
         lines.append(f"Director: {', '.join(m.directors[:2])}")
     if m.stars:
-        lines.append(f"Starring: {', '.join(m.stars[:3])}")
+        lines.append(f"Starring: {', '.join(m.stars[:2])}")
     if m.rating_mean is not None and m.rating_count >= 10:
         lines.append(f"MovieLens rating: {m.rating_mean:.1f} out of 5 from {m.rating_count} users")
     if ev.related_liked:
@@ -121,9 +123,6 @@ def facts(ev: Evidence) -> list[str]:
         if ev.co_liked_count:
             first = ev.related_liked[0].title
             lines.append(f"{ev.co_liked_count} MovieLens users who loved {first} also loved {m.title}")
-    if m.plot:
-        plot = m.plot if len(m.plot) <= _PLOT_CHARS else m.plot[:_PLOT_CHARS].rsplit(" ", 1)[0] + "…"
-        lines.append(f"Plot: {plot}")
     return lines
 
 
@@ -252,6 +251,8 @@ class LLMExplainer:
         futures: list[Future[Any]]
         kwargs = [self.call_kwargs(ev) for ev in items]
         if isinstance(model, LlamaCppChatModel):
+            caps: dict[str, Any] = {"max_sentences": SENTENCES, "max_tokens": MAX_TOKENS, "stop": ["\n"]}
+            kwargs = [kw if "response_format" in kw else {**caps, **kw} for kw in kwargs]
             futures = _serial(model, convs, deadline, stop_all, kwargs)
         else:
             futures = [_spawn(partial(model.invoke, c, **kw)) for c, kw in zip(convs, kwargs, strict=True)]

@@ -31,7 +31,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import RunnableConfig
 
 from agent.explain.chat_base import EmbeddedChatModel
-from agent.explain.llamacpp import LlamaCppChatModel, llama_cpp_available, load_llama
+from agent.explain.llamacpp import LlamaCppChatModel, fast_copy, llama_cpp_available, load_llama
 
 log = logging.getLogger(__name__)
 
@@ -305,16 +305,20 @@ def _is_embedded(path: Path) -> bool:
         return False
 
 
-def _llama_cpp_chat_model(spec: LLMSpec, device: str) -> LlamaCppChatModel:
-    """``smollm2`` or ``gguf:PATH`` loaded by llama.cpp."""
+def _llama_cpp_chat_model(spec: LLMSpec, device: str, cache_dir: Path) -> LlamaCppChatModel:
+    """``smollm2`` or ``gguf:PATH`` loaded by llama.cpp; on the CPU ``smollm2`` runs from a Q8_0 copy
+    in ``cache_dir/models`` (:func:`agent.explain.llamacpp.fast_copy`: faster prompts)."""
     if spec.kind == "smollm2":
         path, name = smollm2_gguf_path(), "SmolLM2-135M-Instruct"
     else:
         path, name = Path(spec.model).expanduser(), spec.model
     if not path.is_file():
         raise LLMUnavailable(f"model file not found: {path}")
+    device = _resolve_device(device)
     try:
-        client = load_llama(path, device=_resolve_device(device))
+        if spec.kind == "smollm2" and device == "cpu":
+            path = fast_copy(path, Path(cache_dir) / "models")
+        client = load_llama(path, device=device)
     except Exception as err:
         raise LLMUnavailable(f"cannot load LLM {spec} with llama.cpp: {_one_line(err)}") from err
     return LlamaCppChatModel(client=client, model_name=name)
@@ -332,7 +336,7 @@ def build_chat_model(
         return None
     if spec.kind in ("smollm2", "gguf"):
         if llama_cpp_available():
-            return _llama_cpp_chat_model(spec, device)
+            return _llama_cpp_chat_model(spec, device, cache_dir)
         log.warning("llama-cpp-python is not installed: %s runs on the slower transformers runtime", spec)
     if spec.kind in ("smollm2", "gguf", "hf"):
         return _local_chat_model(spec, cache_dir, device, progress)

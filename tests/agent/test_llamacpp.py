@@ -16,7 +16,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from agent.explain import grounding, llm
 from agent.explain.claims import Constraints
 from agent.explain.explainer import Evidence, LLMExplainer, TemplateExplainer
-from agent.explain.llamacpp import LlamaCppChatModel
+from agent.explain.llamacpp import FAST_SUFFIX, LlamaCppChatModel, fast_copy
 from agent.explain.llm import LLMSpec, LLMUnavailable, build_chat_model, parse_llm_spec
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
@@ -91,6 +91,37 @@ def test_stream_yields_pieces_and_feeds_callbacks() -> None:
     handler = _Tokens()
     model.invoke("Why Alien?", config={"callbacks": [handler]})  # invoke streams tokens too
     assert "".join(handler.tokens) == "Alien is tense."
+
+
+def test_per_call_caps_override_the_model_caps() -> None:
+    fake = FakeLlama({"Alien": THREE})
+    model = LlamaCppChatModel(client=fake)
+    assert model.invoke("Why Alien?", max_sentences=1, max_tokens=7).text == "Alien is tense."
+    assert fake.served == [4] and fake.calls[0]["max_tokens"] == 7
+    assert model.invoke("Why Alien?").text == "Alien is tense. It is set in space."  # the model's own caps
+    assert fake.calls[1]["max_tokens"] == model.max_new_tokens
+
+
+def test_explainer_asks_llama_models_for_one_capped_sentence() -> None:
+    from agent.explain import explainer
+
+    fake = FakeLlama({"Alien (1979)": ["Like The Thing, Alien is tense.", " You get", " space too."]})
+    [out] = LLMExplainer(LlamaCppChatModel(client=fake), Catalogue(MOVIES), timeout_s=5).explain([ALIEN_EV])
+    assert out.source == "llm" and out.text == "Like The Thing, Alien is tense."
+    assert fake.calls[0]["max_tokens"] == explainer.MAX_TOKENS and explainer.SENTENCES == 1
+    assert fake.calls[0]["stop"] == ["\n"]  # one line: a copied fact list ends at its first line
+
+
+def test_fast_copy_of_a_broken_file_falls_back_to_the_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"not a gguf file")
+    with caplog.at_level(logging.WARNING, logger="agent.explain.llamacpp"):
+        assert fast_copy(bad, tmp_path / "models") == bad
+    assert "cannot make a Q8_0 copy of broken.gguf" in caplog.text
+    assert [p.name for p in (tmp_path / "models").iterdir()] == []  # no partial file left
 
 
 def test_cancel_and_deadline_end_generation_between_tokens() -> None:
@@ -200,7 +231,12 @@ def test_real_embedded_gguf_through_llama_cpp(tmp_path: Path) -> None:
     model = build_chat_model(parse_llm_spec("smollm2"), cache_dir=tmp_path, device="cpu")
     load = time.perf_counter() - t0
     assert isinstance(model, LlamaCppChatModel)
-    assert not (tmp_path / "models").exists()  # no conversion: llama.cpp reads the GGUF as it is
+    # no transformers conversion: only the Q8_0 copy llama.cpp runs from on the CPU, made once
+    copy = tmp_path / "models" / f"{llm.smollm2_gguf_path().stem}{FAST_SUFFIX}"
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [copy.name]
+    made = copy.stat().st_mtime_ns
+    again = build_chat_model(parse_llm_spec("smollm2"), cache_dir=tmp_path, device="cpu")
+    assert isinstance(again, LlamaCppChatModel) and copy.stat().st_mtime_ns == made
     cat = Catalogue(MOVIES)
     t0 = time.perf_counter()
     [out] = LLMExplainer(model, cat, timeout_s=60).explain([ALIEN_EV])
