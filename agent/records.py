@@ -1,4 +1,5 @@
-"""Typed records shared by the agent's stages: the understood query, replies, steps, feedback.
+"""Typed records shared by the agent's stages: the understood query, replies, steps, feedback; and
+:func:`counted`, how every stage writes a number with its noun.
 
 The UI only renders these."""
 
@@ -10,6 +11,12 @@ from typing import Literal
 from retrieval.types import Filters, Movie
 
 ExplanationSource = Literal["llm", "template", "none"]
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun`` as a user reads them: "1 movie", "2 movies", "1,204 MovieLens ratings";
+    ``plural`` for an irregular noun ("1 person", "3 people")."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 @dataclass(frozen=True, slots=True)

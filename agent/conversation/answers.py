@@ -8,9 +8,10 @@ a fact we do not hold is said to be missing, never guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from agent.explain.evidence import EvidenceBuilder
+from agent.records import Member, counted
 from agent.understanding.acts import aspect
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
@@ -40,8 +41,13 @@ def answer(
     evidence: EvidenceBuilder,
     liked: Sequence[int] = (),
     text: str = "",
+    viewers: Sequence[Member] = (),
+    served: Mapping[int, str] | None = None,
 ) -> str:
-    """One paragraph per movie asked about, answering the question's aspect from facts we hold."""
+    """One paragraph per movie asked about, answering the question's aspect from facts we hold.
+
+    In a group, ``viewers`` are everyone watching (the user is "you") and ``served`` names the viewer each
+    shown pick was chosen for: "why" then answers from that viewer's likes and says whose they are."""
     if not movie_ids:
         return NO_SUBJECT
     kind = aspect(question)
@@ -49,7 +55,7 @@ def answer(
     for mid in movie_ids[:3]:
         movie = catalogue.get(mid)
         if kind == "why":
-            parts.append(_why(movie, evidence, liked, text))
+            parts.append(_why(movie, evidence, liked, text, viewers, (served or {}).get(mid)))
         elif kind == "genres" and (feeling := _feeling(question)):
             parts.append(_feeling_answer(movie, feeling))
         else:
@@ -88,7 +94,7 @@ def _rating_line(movie: Movie) -> str:
         return f"I hold no ratings for {movie.label}."
     return (
         f"{movie.label} averages {movie.rating_mean:.1f} out of 5 "
-        f"from {movie.rating_count:,} MovieLens ratings."
+        f"from {counted(movie.rating_count, 'MovieLens rating')}."
     )
 
 
@@ -125,18 +131,37 @@ def _summary(movie: Movie) -> str:
     return " ".join(lines)
 
 
-def _why(movie: Movie, evidence: EvidenceBuilder, liked: Sequence[int], text: str) -> str:
+def _why(
+    movie: Movie,
+    evidence: EvidenceBuilder,
+    liked: Sequence[int],
+    text: str,
+    viewers: Sequence[Member] = (),
+    served: str | None = None,
+) -> str:
+    chosen_for = next((v for v in viewers if v.name == served), None)
+    if viewers:  # a group: the likes of the viewer the pick was for, else everyone's
+        liked = chosen_for.liked if chosen_for else [m for v in viewers for m in v.liked]
     ev = evidence.build(movie.movie_id, liked, text)
     reasons = []
     if ev.related_liked:
         names = " and ".join(m.label for m in ev.related_liked)
-        reasons.append(f"it is close to {names}, which you liked")
+        reasons.append(f"it is close to {names}, which {_whose(ev.related_liked, viewers)} liked")
         if ev.co_liked_count:
-            reasons.append(f"{ev.co_liked_count} MovieLens users rated both 4 stars or more")
+            both = counted(ev.co_liked_count, "MovieLens user")
+            reasons.append(f"{both} rated both 4 stars or more")
     if ev.matched_genres:
         reasons.append(f"it shares the genres {', '.join(ev.matched_genres)}")
     if ev.reason_tags:
         reasons.append(f"it is tagged {', '.join(repr(t) for t in ev.reason_tags)}")
     if not reasons:
         reasons.append(f"it fits what you asked for ({', '.join(movie.genres) or 'no genre listed'})")
-    return f"I picked {movie.label} because " + "; ".join(reasons) + f". {_rating_line(movie)}"
+    whom = f" for {served}" if chosen_for is not None else ""
+    return f"I picked {movie.label}{whom} because " + "; ".join(reasons) + f". {_rating_line(movie)}"
+
+
+def _whose(movies: Sequence[Movie], viewers: Sequence[Member]) -> str:
+    """Who liked ``movies``: "you" alone, else the viewers who did ("your partner", "you and Sam")."""
+    ids = {m.movie_id for m in movies}
+    names = [v.name for v in viewers if ids & set(v.liked)] or ["you"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

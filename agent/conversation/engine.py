@@ -19,7 +19,7 @@ from agent.conversation.limits import RateLimiter
 from agent.explain.claims import Constraints
 from agent.explain.evidence import EvidenceBuilder
 from agent.explain.explainer import Explainer
-from agent.group.members import apply_group_message, mentions_members
+from agent.group.members import apply_group_message, changes_roster, mentions_members
 from agent.group.recommend import GroupRecommender, GroupResult, explain_group, group_header
 from agent.pipeline.pipeline import Pipeline, PipelineRequest, PipelineResult
 from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step, TurnInput
@@ -142,18 +142,23 @@ class TurnEngine:
         The one place where a message changes a conversation's state: live turns and replays use it.
         """
         max_picks = self.settings.limits.max_picks
+        u = self.understand(text)
+        known = list(state.members)
+        maybe_group = groups and mentions_members(text, known)
+        spans = [(s.start, s.end) for s in self.resolver.find_mentions(text)] if maybe_group else []
+        if u.act in ("question", "chitchat"):  # asks or chats: states no taste, changes nothing ...
+            if not (maybe_group and changes_roster(text, known, spans)):
+                return Absorbed(u, ())
+            u = replace(u, act="recommend")  # ... unless it brings viewers in or out: picks for the new group
         group = None
-        if groups and mentions_members(text, list(state.members)):
-            spans = [(s.start, s.end) for s in self.resolver.find_mentions(text)]
+        if maybe_group:
             group = apply_group_message(
                 state, text, self.understand, self.catalogue, spans, max_picks=max_picks
             )
         if group is not None:
-            u, notices = group
+            u = replace(group[0], act=u.act)
+            notices = group[1]
         else:
-            u = self.understand(text)
-            if u.act in ("question", "chitchat"):  # asks or chats: states no taste, changes nothing
-                return Absorbed(u, ())
             notices = apply_understanding(state, u, self.catalogue, max_picks=max_picks)
         return Absorbed(u, (*notices, *self.mention_notices(u)), group is not None)
 
@@ -312,7 +317,7 @@ class TurnEngine:
             notices += self._record_stated(turn, before, state)
         steps = [Step("understand", self.describe(state), _ms(t0))]
         act = absorbed.understanding.act
-        if act in ("question", "chitchat") and not absorbed.group:
+        if act in ("question", "chitchat"):
             yield self._no_picks(state, turn, absorbed.understanding, steps, notices)
             return
 
@@ -332,7 +337,11 @@ class TurnEngine:
         t0 = time.perf_counter()
         if u.act == "question":
             about = targets(turn.text, u, state.last_picks, state.focus)
-            body = answer(turn.text, about, self.catalogue, self.evidence, state.liked, state.text)
+            served = dict(zip(state.last_picks, state.last_served, strict=False))
+            body = answer(
+                turn.text, about, self.catalogue, self.evidence, state.liked, state.text,
+                state.member_list(), served,
+            )  # fmt: skip
             state.focus = about[0] if about else state.focus
             steps.append(Step("explain", f"answered a question about {len(about)} movie(s)", _ms(t0)))
         else:
@@ -371,7 +380,7 @@ class TurnEngine:
             yield ReplyChunk(card_line(len(recs), rec), recommendation=rec)
         if recs:
             steps.append(Step("explain", f"{len(recs)} explanations", _ms(t1)))
-        state.show(r.movie_id for r in recs)
+        state.show((r.movie_id for r in recs), result.served if isinstance(result, GroupResult) else ())
         body = lead + "".join(card_line(i, r) for i, r in enumerate(recs, 1))
         reply = Reply(body, tuple(recs), state.query(), tuple(steps), tuple(notices), act=act)
         if turn.history is not None:

@@ -287,6 +287,12 @@ def mentions_members(text: str, known: Sequence[str]) -> bool:
     )
 
 
+def changes_roster(text: str, known: Sequence[str], spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether ``text`` brings viewers into the group or drops one ("movie night with Sam", "Alex left")."""
+    turn = read_members(text, known, spans)
+    return bool(turn.added or turn.removed)
+
+
 # -- applying a turn to the session ------------------------------------------------------------------
 _PERSONAL = ("liked", "disliked", "liked_refs", "disliked_refs", "genres_required", "genres_excluded",
              "genres_liked", "year_min", "year_max", "clear_years")  # fmt: skip

@@ -224,9 +224,8 @@ def explain_group(
     ]
     rows = zip(result.picks, result.served, result.fits, explainer.explain_iter(items), strict=True)
     for (mid, score), who, fits, expl in rows:
-        said = expl.text if who == "you" else expl.text.replace("which you liked", f"which {who} liked")
-        extra = fit_sentence(result.members, fits, who)
-        yield Recommendation.of(catalogue.get(mid), score, f"{said} {extra}".strip(), expl.source)
+        extra = fit_sentence(result.members, fits, who)  # the explainer already speaks of ``who``
+        yield Recommendation.of(catalogue.get(mid), score, f"{expl.text} {extra}".strip(), expl.source)
 
 
 def group_header(header: str, members: Sequence[Member]) -> str:

@@ -34,6 +34,7 @@ class SessionState:
     k: int = DEFAULT_K
     shown: list[int] = field(default_factory=list)
     last_picks: list[int] = field(default_factory=list)
+    last_served: list[str] = field(default_factory=list)  # a group: whom each of ``last_picks`` was for
     popularity_bias: float = 0.0  # < 0 favours the long tail, > 0 favours well-known movies
     diversity: float = 0.0  # raised by "something else"
     focus: int | None = None  # the movie the last question was about ("who's in it?" then "is it scary?")
@@ -91,9 +92,11 @@ class SessionState:
             out |= set(st.liked) | set(st.disliked)
         return out
 
-    def show(self, ids: Iterable[int]) -> None:
-        """Movies just put in front of the user: the last picks, never recommended again."""
+    def show(self, ids: Iterable[int], served: Iterable[str] = ()) -> None:
+        """Movies just put in front of the user: the last picks, never recommended again; ``served``
+        names, in a group, the viewer each was chosen for."""
         self.last_picks = [int(m) for m in ids]
+        self.last_served = list(served)[: len(self.last_picks)]
         self.shown += [m for m in self.last_picks if m not in self.shown]
 
     def reset(self) -> None:
