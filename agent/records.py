@@ -30,6 +30,7 @@ class Member:
     genres_excluded: tuple[str, ...] = ()
     year_min: int | None = None
     year_max: int | None = None
+    genres_liked: tuple[str, ...] = ()  # soft: genres they said they enjoy ("she loves romcoms")
 
     @property
     def filters(self) -> Filters:

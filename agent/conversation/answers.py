@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from agent.explain.evidence import EvidenceBuilder
+from agent.group.recommend import possessive
 from agent.records import Member, counted
 from agent.understanding.acts import aspect
 from retrieval.catalogue import Catalogue
@@ -43,6 +44,7 @@ def answer(
     text: str = "",
     viewers: Sequence[Member] = (),
     served: Mapping[int, str] | None = None,
+    liked_genres: Sequence[str] = (),
 ) -> str:
     """One paragraph per movie asked about, answering the question's aspect from facts we hold.
 
@@ -55,7 +57,8 @@ def answer(
     for mid in movie_ids[:3]:
         movie = catalogue.get(mid)
         if kind == "why":
-            parts.append(_why(movie, evidence, liked, text, viewers, (served or {}).get(mid)))
+            who = (served or {}).get(mid)
+            parts.append(_why(movie, evidence, (liked, liked_genres), text, viewers, who))
         elif kind == "genres" and (feeling := _feeling(question)):
             parts.append(_feeling_answer(movie, feeling))
         else:
@@ -134,14 +137,18 @@ def _summary(movie: Movie) -> str:
 def _why(
     movie: Movie,
     evidence: EvidenceBuilder,
-    liked: Sequence[int],
+    taste: tuple[Sequence[int], Sequence[str]],
     text: str,
     viewers: Sequence[Member] = (),
     served: str | None = None,
 ) -> str:
+    """Why a pick was made, from the evidence it was chosen on; ``taste``: liked movies and genres."""
     chosen_for = next((v for v in viewers if v.name == served), None)
-    if viewers:  # a group: the likes of the viewer the pick was for, else everyone's
-        liked = chosen_for.liked if chosen_for else [m for v in viewers for m in v.liked]
+    liked, genres = taste
+    if viewers:  # a group: the tastes of the viewer the pick was for, else everyone's
+        group = [chosen_for] if chosen_for else viewers
+        liked = [m for v in group for m in v.liked]
+        genres = list(dict.fromkeys(g for v in group for g in v.genres_liked))
     ev = evidence.build(movie.movie_id, liked, text)
     reasons = []
     if ev.related_liked:
@@ -152,6 +159,10 @@ def _why(
             reasons.append(f"{both} rated both 4 stars or more")
     if ev.matched_genres:
         reasons.append(f"it shares the genres {', '.join(ev.matched_genres)}")
+    wanted = [g for g in movie.genres if g in genres and g not in ev.matched_genres]
+    if wanted:
+        whose = possessive(chosen_for.name) if chosen_for else "your"
+        reasons.append(f"it is listed as {' and '.join(wanted)}, on {whose} list of liked genres")
     if ev.reason_tags:
         reasons.append(f"it is tagged {', '.join(repr(t) for t in ev.reason_tags)}")
     if not reasons:

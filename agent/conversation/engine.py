@@ -16,6 +16,7 @@ from functools import cached_property
 from agent.conversation.answers import answer
 from agent.conversation.compose import compose_header, compose_notices, describe_constraints
 from agent.conversation.limits import RateLimiter
+from agent.conversation.markup import MARKUP_REPLY, strip_markup
 from agent.explain.claims import Constraints
 from agent.explain.evidence import EvidenceBuilder
 from agent.explain.explainer import Explainer
@@ -298,9 +299,10 @@ class TurnEngine:
         """Run one turn over ``state`` (the caller holds the session's lock): the header first, then each
         checked recommendation, then the complete :class:`Reply`."""
         notices = list(turn.pending)
-        text = clean_message(turn.text)
-        if not text.strip():
-            reply = Reply(EMPTY_REPLY, (), state.query(), error="empty message")
+        text, markup = strip_markup(clean_message(turn.text))
+        if not text.strip():  # nothing to read: a clear reply, nothing changed (solo and group alike)
+            said = (MARKUP_REPLY, "markup only") if markup else (EMPTY_REPLY, "empty message")
+            reply = Reply(said[0], (), state.query(), error=said[1])
             yield ReplyChunk(reply.text, reply=reply, done=True)
             return
         limit = self.settings.limits.message_chars
@@ -340,7 +342,7 @@ class TurnEngine:
             served = dict(zip(state.last_picks, state.last_served, strict=False))
             body = answer(
                 turn.text, about, self.catalogue, self.evidence, state.liked, state.text,
-                state.member_list(), served,
+                state.member_list(), served, state.genres_liked,
             )  # fmt: skip
             state.focus = about[0] if about else state.focus
             steps.append(Step("explain", f"answered a question about {len(about)} movie(s)", _ms(t0)))

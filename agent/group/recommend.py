@@ -10,7 +10,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,17 +18,15 @@ from agent.explain.claims import Constraints
 from agent.explain.evidence import EvidenceBuilder
 from agent.explain.explainer import Explainer
 from agent.group.aggregate import aggregate, resolve
-from agent.pipeline.candidates import admitted, search
-from agent.pipeline.pipeline import Pipeline, shortfall
+from agent.pipeline.pipeline import Pipeline, PipelineRequest, shortfall
 from agent.records import Member, Recommendation, Step
 from agent.understanding.state import SessionState
 from ranking.protocol import Ranker
 from retrieval.catalogue import Catalogue
-from retrieval.types import Filters
+from retrieval.types import Filters, ScoredList
 
 log = logging.getLogger(__name__)
 
-N_PER_MEMBER = 100  # candidates each member brings from the index and from CF
 GOOD_FIT = 0.5  # a member's z-score from which a pick "suits their taste" too
 GROUP = "every viewer's"  # whose constraints a group's shortfall notice names
 
@@ -62,33 +60,45 @@ def group_filters(members: Sequence[Member]) -> Filters:
     return Filters(max(mins) if mins else None, min(maxs) if maxs else None, req, exc)
 
 
-class GroupRecommender:
-    """Stateless over a session's :class:`SessionState`; wraps the shared single-user pipeline parts."""
+def member_request(base: PipelineRequest, member: Member) -> PipelineRequest:
+    """One viewer's solo request: their likes, dislikes and liked genres over the group's shared request
+    (its words, moods, critique directions, filters and exclusions)."""
+    return replace(base, liked=member.liked, disliked=member.disliked, genres_liked=member.genres_liked)
 
-    def __init__(self, pipeline: Pipeline, catalogue: Catalogue, n_per_member: int = N_PER_MEMBER) -> None:
+
+class GroupRecommender:
+    """Stateless over a session's :class:`SessionState`. Every viewer's candidates and scores come from
+    the single-user pipeline (:meth:`Pipeline.pool`, :meth:`Pipeline.score`) for that viewer's request;
+    the aggregation orders them, and the pipeline's own shaping (moods, critiques) applies to the group's
+    list as it does to one user's."""
+
+    def __init__(self, pipeline: Pipeline, catalogue: Catalogue) -> None:
         self.pipeline = pipeline
         self.catalogue = catalogue
-        self.n_per_member = n_per_member
+
+    @staticmethod
+    def _base(
+        text: str, filters: Filters, exclude: set[int], base: PipelineRequest | None
+    ) -> PipelineRequest:
+        return base or PipelineRequest(filters=filters, exclude=frozenset(exclude), text=text)
 
     # -- candidates and member scores -----------------------------------------------------------------
     def candidates(
-        self, members: Sequence[Member], text: str, filters: Filters, exclude: set[int], notices: list[str]
+        self,
+        members: Sequence[Member],
+        text: str,
+        filters: Filters,
+        exclude: set[int],
+        notices: list[str],
+        base: PipelineRequest | None = None,
     ) -> list[int]:
-        """The union of each member's index neighbours and CF top movies that meet ``filters``."""
+        """The union of each member's solo candidate pool (index, CF, prior) that meets ``filters``."""
+        shared = self._base(text, filters, exclude, base)
         pool: dict[int, None] = {}
-        p = self.pipeline
         for m in members:
-            vec = p.query_vector(m.liked, text)
-            if vec is not None:
-                found = search(p.retriever, p.fallback_retriever, vec, filters, exclude, self.n_per_member)
-                pool.update(dict.fromkeys(int(i) for i in found.hits.ids))
-                if found.notice and found.notice not in notices:
-                    notices.append(found.notice)
-            top = p.reranker.rank_all(m.liked, m.disliked, exclude=sorted(exclude), k=self.n_per_member * 4)
-            for added, mid in enumerate(admitted(self.catalogue, top.ids, filters, exclude, pool), 1):
-                pool[mid] = None
-                if added >= self.n_per_member:
-                    break
+            ids, found = self.pipeline.pool(member_request(shared, m))
+            pool.update(dict.fromkeys(int(i) for i in ids if i not in exclude))
+            notices += [n for n in found if n not in notices]
         return list(pool)
 
     def member_scores(
@@ -98,19 +108,14 @@ class GroupRecommender:
         text: str,
         exclude: set[int],
         reranker: Ranker | None = None,
+        base: PipelineRequest | None = None,
     ) -> MemberScores:
-        """Every member's reranker scores (z-scored over the pool) for the same candidates."""
-        reranker = reranker or self.pipeline.reranker
-        rows = [self.catalogue.row(i) for i in ids]
+        """Every member's solo ranking scores (z-scored over the pool) for the same candidates."""
+        shared = self._base(text, Filters(), exclude, base)
         keep = [i for i in ids if i not in exclude]
         mat = np.zeros((len(members), len(keep)))
         for j, m in enumerate(members):
-            vec = self.pipeline.query_vector(m.liked, text)
-            sims = None
-            if vec is not None:
-                sims = (self.pipeline.item_emb[rows] @ vec).tolist()
-            ranked = reranker.score(m.liked, m.disliked, list(ids), text_sim=sims, exclude=sorted(exclude))
-            got = dict(zip(ranked.ids, ranked.scores, strict=True))
+            got = self.pipeline.score(member_request(shared, m), keep, reranker)
             col = np.array([got.get(i, np.nan) for i in keep], dtype=np.float64)
             ok = np.isfinite(col)
             if ok.any():
@@ -125,28 +130,29 @@ class GroupRecommender:
         name = resolve(strategy or state.strategy or None)
         members = state.member_list() or (_solo(state),)
         filters = group_filters(members)
-        exclude = state.excluded_ids()
+        base = replace(PipelineRequest.from_state(state, k), filters=filters, diversity=0.0)
+        exclude = set(base.exclude)
         t0 = time.perf_counter()
         notices: list[str] = []
-        ids = self.candidates(members, state.text, filters, exclude, notices)
+        ids = self.candidates(members, state.text, filters, exclude, notices, base)
         steps = [Step("retrieve", f"{len(ids)} candidates pooled for {len(members)} viewers", _ms(t0))]
         if not ids:
             return GroupResult((), (), (), members, name, tuple(steps), (*notices, shortfall(0, k, GROUP)))
         t1 = time.perf_counter()
-        bias = float(np.clip(state.popularity_bias, -1.0, 1.0))
-        ranker = self.pipeline.reranker.with_knobs(0.0, bias)  # no MMR: the aggregation orders the list
-        ms = self.member_scores(members, ids, state.text, exclude, ranker)
+        ms = self.member_scores(members, ids, state.text, exclude, base=base)
         group = aggregate(ms.scores, name)
         order = np.lexsort((np.asarray(ms.ids), -group))
+        ranked = ScoredList(tuple(ms.ids[int(i)] for i in order), tuple(float(group[int(i)]) for i in order))
+        ranked = self.pipeline.shape(ranked, base)  # moods and critiques, as for one viewer
         steps.append(Step("rerank", f"{name.replace('_', ' ')} over {len(ms.ids)} candidates", _ms(t1)))
+        column = {mid: i for i, mid in enumerate(ms.ids)}
         picks, served, fits = [], [], []
-        for i in order:
-            mid = ms.ids[int(i)]
+        for mid, score in zip(ranked.ids, ranked.scores, strict=True):
             movie = self.catalogue.find(mid)
             if movie is None or mid in exclude or not filters.admits(movie):  # defence in depth
                 continue
-            col = ms.scores[:, int(i)]
-            picks.append((int(mid), float(group[int(i)])))
+            col = ms.scores[:, column[mid]]
+            picks.append((int(mid), float(score)))
             served.append(members[int(np.argmax(col))].name)
             fits.append(tuple(float(x) for x in col))
             if len(picks) >= k:
@@ -239,7 +245,8 @@ def group_header(header: str, members: Sequence[Member]) -> str:
 
 def _solo(state: SessionState) -> Member:
     return Member("you", tuple(state.liked), tuple(state.disliked), tuple(state.genres_required),
-                  tuple(state.genres_excluded), state.year_min, state.year_max)  # fmt: skip
+                  tuple(state.genres_excluded), state.year_min, state.year_max,
+                  tuple(state.genres_liked))  # fmt: skip
 
 
 def _ms(t0: float) -> float:

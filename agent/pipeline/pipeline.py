@@ -6,7 +6,7 @@ import copy
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from agent.prior.conversational import ConversationPrior
 from agent.records import Step
 from agent.settings import PipelineConfig
 from agent.understanding.deltas import Critique
-from agent.understanding.directions import movers_first
+from agent.understanding.directions import mood_first, movers_first
 from agent.understanding.state import SessionState
 from ranking.base import mmr_order
 from ranking.protocol import Ranker
@@ -46,6 +46,7 @@ class PipelineRequest:
     popularity_bias: float = 0.0  # < 0 favours the long tail, > 0 well-known movies
     directions: tuple[Critique, ...] = ()  # critique directions: movers along them go first
     direction_from: tuple[int, ...] = ()  # the picks the directions are relative to
+    moods: tuple[str, ...] = ()  # mood words; those with an axis ("cozy": light) put that side first
     context: str = ""  # the conversation's last turns (a replayed transcript), for the dialogue retriever
 
     @classmethod
@@ -67,6 +68,7 @@ class PipelineRequest:
             popularity_bias=state.popularity_bias,
             directions=tuple(Critique(d) for d in state.directions),
             direction_from=tuple(state.direction_from),
+            moods=tuple(state.mood),
         )
 
     @property
@@ -150,14 +152,37 @@ class Pipeline:
         if not cand:
             return PipelineResult((), tuple(steps), (*notices, shortfall(0, req.k)))
         t1 = time.perf_counter()
-        ranked = self._rank(req, list(cand), vec, ranker, dial)
-        if req.directions:  # "something funnier": candidates that move that way, in ranked order, first
-            ranked = movers_first(ranked, self.catalogue, req.directions, req.direction_from)
+        ranked = self.shape(self._rank(req, list(cand), vec, ranker, dial), req)
         steps.append(Step("rerank", f"reranked {len(cand)} candidates", _ms(t1)))
         picks = self._pick(req, ranked)
         if len(picks) < req.k:
             notices.append(shortfall(len(picks), req.k))
         return PipelineResult(tuple(picks), tuple(steps), tuple(notices))
+
+    def shape(self, ranked: ScoredList, req: PipelineRequest) -> ScoredList:
+        """``ranked`` reordered by what ``req`` asks beyond scores: the candidates that move along this
+        turn's critique directions ("something funnier") first and, inside each part, those on the side
+        a mood asks for ("something cozy": light ones) first; each part keeps the ranked order."""
+        if req.moods:
+            ranked = mood_first(ranked, self.catalogue, req.moods)
+        if req.directions:
+            ranked = movers_first(ranked, self.catalogue, req.directions, req.direction_from)
+        return ranked
+
+    def pool(self, req: PipelineRequest) -> tuple[list[int], list[str]]:
+        """The candidates :meth:`run` would rank for ``req``, and the one-line notices of finding them."""
+        cand, _, notices = self._pool(req, self.query_vector(req.liked, req.text), self.reranker)
+        return list(cand), notices
+
+    def score(
+        self, req: PipelineRequest, ids: Sequence[int], ranker: Ranker | None = None
+    ) -> dict[int, float]:
+        """Each of ``ids`` scored as :meth:`run` scores it for ``req`` (no diversity, no shaping); the ids
+        the ranker drops (excluded) are missing. Group recommendation scores every viewer this way."""
+        vec = self.query_vector(req.liked, req.text)
+        flat = replace(req, diversity=-self.config.diversity)  # no MMR: only the scores are wanted
+        ranked = self._rank(flat, list(ids), vec, ranker or self.reranker)
+        return dict(zip(ranked.ids, ranked.scores, strict=True))
 
     def _pool(
         self, req: PipelineRequest, vec: np.ndarray | None, ranker: Ranker, dial: np.ndarray | None = None
@@ -198,7 +223,7 @@ class Pipeline:
         ranker: Ranker,
         dial: np.ndarray | None = None,
     ) -> ScoredList:
-        diversity = min(1.0, self.config.diversity + req.diversity)
+        diversity = min(1.0, max(0.0, self.config.diversity + req.diversity))
         exclude = sorted(req.exclude)
         bias = float(np.clip(req.popularity_bias, -1.0, 1.0))
         if self.blend is None:

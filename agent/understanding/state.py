@@ -114,6 +114,7 @@ def _member(name: str, st: SessionState) -> Member:
         tuple(st.genres_excluded),
         st.year_min,
         st.year_max,
+        tuple(st.genres_liked),
     )
 
 
