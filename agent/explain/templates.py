@@ -138,7 +138,7 @@ def _rating(m: Movie, r: str, n: int, index: int, v: Voice = YOU) -> str:
             lambda: f"MovieLens users rate it {r} out of 5 over {ratings}; good company for {v.object}.",
             lambda: f"It averages {r} out of 5 from {ml_ratings}: safe for {v.object}.",
             lambda: f"Good company for {v.object}: {ml_ratings} average {r} out of 5.",
-            lambda: f"You can trust {t}: {ml_ratings} give it {r} out of 5.",
+            lambda: f"{v.subject_cap} can trust {t}: {ml_ratings} give it {r} out of 5.",
         ],
         index,
         m,
