@@ -327,8 +327,15 @@ def merge(parts: Sequence[Understanding]) -> Understanding:
     return Understanding(**out)  # type: ignore[arg-type]
 
 
+_PLURAL_ROLES = ("kids", "children", "parents", "grandparents", "friends")
+
+
 def _third_person(notice: str, name: str) -> str:
-    return notice.replace("Noted: you now", f"Noted: {name} now").replace("Earlier you", f"Earlier {name}")
+    """A notice about the user's tastes, said of viewer ``name`` ("Noted: Sam now likes …")."""
+    s = "" if name.split()[-1] in _PLURAL_ROLES else "s"
+    for verb in ("like", "dislike"):
+        notice = notice.replace(f"Noted: you now {verb} ", f"Noted: {name} now {verb}{s} ")
+    return notice.replace("Earlier you", f"Earlier {name}")
 
 
 def apply_group_message(

@@ -202,7 +202,8 @@ def apply_understanding(
         state.k = max(1, min(max_picks, u.k))
     if u.mood or u.text.strip():
         state.mood = list(u.mood)
-        state.text = " ".join([*u.mood, u.text]).strip() if u.text.strip() else " ".join(u.mood)
+        said = u.text.split()
+        state.text = " ".join([*(m for m in u.mood if m not in said), u.text]).strip()  # each word once
     explicit_years = u.year_min is not None or u.year_max is not None or u.clear_years
     for c in u.critiques:
         if explicit_years and c in (Critique.MORE_RECENT, Critique.OLDER):

@@ -143,3 +143,20 @@ def test_cozy_couple_gets_light_picks(catalogue: Catalogue) -> None:
     genres = [catalogue.get(r.movie_id).genres for r in reply.recommendations]
     assert len(genres) == 5
     assert all({"Comedy", "Children", "Animation", "Romance"} & set(g) for g in genres), genres
+
+
+def test_notices_about_a_viewer_agree_with_them(catalogue: Catalogue) -> None:
+    s = Session(fake_engine_over(catalogue), "n1")
+    s.send("Movie night with Sam, Sam loves Heat and I love The Matrix")
+    assert "Noted: Sam now dislikes Heat (1995), so it is no longer a like." in s.send("Sam hates Heat").text
+    s.send("the kids love Toy Story")
+    assert "Noted: the kids now dislike Toy Story (1995)" in s.send("the kids hate Toy Story").text
+
+
+def test_mood_and_group_words_are_not_search_words_twice(catalogue: Catalogue) -> None:
+    s = Session(fake_engine_over(catalogue), "t1")
+    s.send("Movie night with Sam, Sam loves Heat and I love The Matrix")
+    s.send("something feel-good")
+    assert s.state.text == "feel-good"
+    s.send("we've seen the first two")
+    assert s.state.text == "feel-good" and len(s.state.seen) == 2
