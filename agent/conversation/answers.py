@@ -8,12 +8,13 @@ a fact we do not hold is said to be missing, never guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from agent.explain.evidence import EvidenceBuilder
 from agent.group.recommend import possessive
 from agent.records import Member, counted
 from agent.understanding.acts import aspect
+from agent.understanding.state import SessionState
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
@@ -40,25 +41,23 @@ def answer(
     movie_ids: Sequence[int],
     catalogue: Catalogue,
     evidence: EvidenceBuilder,
-    liked: Sequence[int] = (),
-    text: str = "",
-    viewers: Sequence[Member] = (),
-    served: Mapping[int, str] | None = None,
-    liked_genres: Sequence[str] = (),
+    state: SessionState | None = None,
 ) -> str:
     """One paragraph per movie asked about, answering the question's aspect from facts we hold.
 
-    In a group, ``viewers`` are everyone watching (the user is "you") and ``served`` names the viewer each
-    shown pick was chosen for: "why" then answers from that viewer's likes and says whose they are."""
+    "Why" answers from the conversation's tastes (``state``); in a group, from the tastes of the viewer
+    the pick was chosen for (``state.last_served``), saying whose they are."""
     if not movie_ids:
         return NO_SUBJECT
+    st = state or SessionState()
+    served = dict(zip(st.last_picks, st.last_served, strict=False))
     kind = aspect(question)
     parts = []
     for mid in movie_ids[:3]:
         movie = catalogue.get(mid)
         if kind == "why":
-            who = (served or {}).get(mid)
-            parts.append(_why(movie, evidence, (liked, liked_genres), text, viewers, who))
+            taste = (st.liked, st.genres_liked)
+            parts.append(_why(movie, evidence, taste, st.text, st.member_list(), served.get(mid)))
         elif kind == "genres" and (feeling := _feeling(question)):
             parts.append(_feeling_answer(movie, feeling))
         else:

@@ -151,17 +151,14 @@ class TurnEngine:
             if not (maybe_group and changes_roster(text, known, spans)):
                 return Absorbed(u, ())
             u = replace(u, act="recommend")  # ... unless it brings viewers in or out: picks for the new group
-        group = None
-        if maybe_group:
-            group = apply_group_message(
-                state, text, self.understand, self.catalogue, spans, max_picks=max_picks
-            )
-        if group is not None:
-            u = replace(group[0], act=u.act)
-            notices = group[1]
+        group = maybe_group and apply_group_message(
+            state, text, self.understand, self.catalogue, spans, max_picks=max_picks
+        )
+        if group:
+            u, notices = replace(group[0], act=u.act), group[1]
         else:
             notices = apply_understanding(state, u, self.catalogue, max_picks=max_picks)
-        return Absorbed(u, (*notices, *self.mention_notices(u)), group is not None)
+        return Absorbed(u, (*notices, *self.mention_notices(u)), bool(group))
 
     def replay(self, messages: Sequence[Mapping[str, str]], k: int = 50) -> SessionState:
         """The state a whole conversation leads to: user turns absorbed, assistant mentions shown.
@@ -339,11 +336,7 @@ class TurnEngine:
         t0 = time.perf_counter()
         if u.act == "question":
             about = targets(turn.text, u, state.last_picks, state.focus)
-            served = dict(zip(state.last_picks, state.last_served, strict=False))
-            body = answer(
-                turn.text, about, self.catalogue, self.evidence, state.liked, state.text,
-                state.member_list(), served, state.genres_liked,
-            )  # fmt: skip
+            body = answer(turn.text, about, self.catalogue, self.evidence, state)
             state.focus = about[0] if about else state.focus
             steps.append(Step("explain", f"answered a question about {len(about)} movie(s)", _ms(t0)))
         else:
