@@ -6,7 +6,7 @@ import copy
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -180,8 +180,7 @@ class Pipeline:
         """Each of ``ids`` scored as :meth:`run` scores it for ``req`` (no diversity, no shaping); the ids
         the ranker drops (excluded) are missing. Group recommendation scores every viewer this way."""
         vec = self.query_vector(req.liked, req.text)
-        flat = replace(req, diversity=-self.config.diversity)  # no MMR: only the scores are wanted
-        ranked = self._rank(flat, list(ids), vec, ranker or self.reranker)
+        ranked = self._rank(req, list(ids), vec, ranker or self.reranker, diversify=False)
         return dict(zip(ranked.ids, ranked.scores, strict=True))
 
     def _pool(
@@ -222,8 +221,9 @@ class Pipeline:
         vec: np.ndarray | None,
         ranker: Ranker,
         dial: np.ndarray | None = None,
+        diversify: bool = True,
     ) -> ScoredList:
-        diversity = min(1.0, max(0.0, self.config.diversity + req.diversity))
+        diversity = min(1.0, self.config.diversity + req.diversity) if diversify else 0.0
         exclude = sorted(req.exclude)
         bias = float(np.clip(req.popularity_bias, -1.0, 1.0))
         if self.blend is None:
