@@ -10,7 +10,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from agent.explain.claims import Constraints
 from agent.explain.evidence import EvidenceBuilder
 from agent.explain.explainer import Explainer
 from agent.group.aggregate import aggregate, resolve
+from agent.pipeline.candidates import admitted, search
 from agent.pipeline.pipeline import Pipeline, PipelineRequest, shortfall
 from agent.records import Member, Recommendation, Step
 from agent.understanding.state import SessionState
@@ -27,6 +28,7 @@ from retrieval.types import Filters, ScoredList
 
 log = logging.getLogger(__name__)
 
+N_PER_MEMBER = 100  # candidates each member brings from the index and from CF
 GOOD_FIT = 0.5  # a member's z-score from which a pick "suits their taste" too
 GROUP = "every viewer's"  # whose constraints a group's shortfall notice names
 
@@ -60,45 +62,35 @@ def group_filters(members: Sequence[Member]) -> Filters:
     return Filters(max(mins) if mins else None, min(maxs) if maxs else None, req, exc)
 
 
-def member_request(base: PipelineRequest, member: Member) -> PipelineRequest:
-    """One viewer's solo request: their likes, dislikes and liked genres over the group's shared request
-    (its words, moods, critique directions, filters and exclusions)."""
-    return replace(base, liked=member.liked, disliked=member.disliked, genres_liked=member.genres_liked)
-
-
 class GroupRecommender:
-    """Stateless over a session's :class:`SessionState`. Every viewer's candidates and scores come from
-    the single-user pipeline (:meth:`Pipeline.pool`, :meth:`Pipeline.score`) for that viewer's request;
-    the aggregation orders them, and the pipeline's own shaping (moods, critiques) applies to the group's
-    list as it does to one user's."""
+    """Stateless over a session's :class:`SessionState`; wraps the shared single-user pipeline parts: its
+    retrieval and CF for candidates, its liked-genre lift for each viewer's scores, and its shaping
+    (moods, critique directions) of the group's aggregated list."""
 
-    def __init__(self, pipeline: Pipeline, catalogue: Catalogue) -> None:
+    def __init__(self, pipeline: Pipeline, catalogue: Catalogue, n_per_member: int = N_PER_MEMBER) -> None:
         self.pipeline = pipeline
         self.catalogue = catalogue
-
-    @staticmethod
-    def _base(
-        text: str, filters: Filters, exclude: set[int], base: PipelineRequest | None
-    ) -> PipelineRequest:
-        return base or PipelineRequest(filters=filters, exclude=frozenset(exclude), text=text)
+        self.n_per_member = n_per_member
 
     # -- candidates and member scores -----------------------------------------------------------------
     def candidates(
-        self,
-        members: Sequence[Member],
-        text: str,
-        filters: Filters,
-        exclude: set[int],
-        notices: list[str],
-        base: PipelineRequest | None = None,
+        self, members: Sequence[Member], text: str, filters: Filters, exclude: set[int], notices: list[str]
     ) -> list[int]:
-        """The union of each member's solo candidate pool (index, CF, prior) that meets ``filters``."""
-        shared = self._base(text, filters, exclude, base)
+        """The union of each member's index neighbours and CF top movies that meet ``filters``."""
         pool: dict[int, None] = {}
+        p = self.pipeline
         for m in members:
-            ids, found = self.pipeline.pool(member_request(shared, m))
-            pool.update(dict.fromkeys(int(i) for i in ids if i not in exclude))
-            notices += [n for n in found if n not in notices]
+            vec = p.query_vector(m.liked, text)
+            if vec is not None:
+                found = search(p.retriever, p.fallback_retriever, vec, filters, exclude, self.n_per_member)
+                pool.update(dict.fromkeys(int(i) for i in found.hits.ids))
+                if found.notice and found.notice not in notices:
+                    notices.append(found.notice)
+            top = p.reranker.rank_all(m.liked, m.disliked, exclude=sorted(exclude), k=self.n_per_member * 4)
+            for added, mid in enumerate(admitted(self.catalogue, top.ids, filters, exclude, pool), 1):
+                pool[mid] = None
+                if added >= self.n_per_member:
+                    break
         return list(pool)
 
     def member_scores(
@@ -108,15 +100,23 @@ class GroupRecommender:
         text: str,
         exclude: set[int],
         reranker: Ranker | None = None,
-        base: PipelineRequest | None = None,
     ) -> MemberScores:
-        """Every member's solo ranking scores (z-scored over the pool) for the same candidates."""
-        shared = self._base(text, Filters(), exclude, base)
+        """Every member's reranker scores, lifted for the genres they like as the single-user pipeline
+        lifts them (:meth:`Pipeline.genre_lift`), z-scored over the pool, for the same candidates."""
+        reranker = reranker or self.pipeline.reranker
+        rows = [self.catalogue.row(i) for i in ids]
         keep = [i for i in ids if i not in exclude]
         mat = np.zeros((len(members), len(keep)))
         for j, m in enumerate(members):
-            got = self.pipeline.score(member_request(shared, m), keep, reranker)
+            vec = self.pipeline.query_vector(m.liked, text)
+            sims = None
+            if vec is not None:
+                sims = (self.pipeline.item_emb[rows] @ vec).tolist()
+            ranked = reranker.score(m.liked, m.disliked, list(ids), text_sim=sims, exclude=sorted(exclude))
+            got = dict(zip(ranked.ids, ranked.scores, strict=True))
             col = np.array([got.get(i, np.nan) for i in keep], dtype=np.float64)
+            if m.genres_liked:  # "she loves romcoms": the same lift a single viewer's liked genres get
+                col += self.pipeline.genre_lift(keep, m.genres_liked)
             ok = np.isfinite(col)
             if ok.any():
                 sd = col[ok].std()
@@ -130,20 +130,21 @@ class GroupRecommender:
         name = resolve(strategy or state.strategy or None)
         members = state.member_list() or (_solo(state),)
         filters = group_filters(members)
-        base = replace(PipelineRequest.from_state(state, k), filters=filters, diversity=0.0)
-        exclude = set(base.exclude)
+        exclude = state.excluded_ids()
         t0 = time.perf_counter()
         notices: list[str] = []
-        ids = self.candidates(members, state.text, filters, exclude, notices, base)
+        ids = self.candidates(members, state.text, filters, exclude, notices)
         steps = [Step("retrieve", f"{len(ids)} candidates pooled for {len(members)} viewers", _ms(t0))]
         if not ids:
             return GroupResult((), (), (), members, name, tuple(steps), (*notices, shortfall(0, k, GROUP)))
         t1 = time.perf_counter()
-        ms = self.member_scores(members, ids, state.text, exclude, base=base)
+        bias = float(np.clip(state.popularity_bias, -1.0, 1.0))
+        ranker = self.pipeline.reranker.with_knobs(0.0, bias)  # no MMR: the aggregation orders the list
+        ms = self.member_scores(members, ids, state.text, exclude, ranker)
         group = aggregate(ms.scores, name)
         order = np.lexsort((np.asarray(ms.ids), -group))
         ranked = ScoredList(tuple(ms.ids[int(i)] for i in order), tuple(float(group[int(i)]) for i in order))
-        ranked = self.pipeline.shape(ranked, base)  # moods and critiques, as for one viewer
+        ranked = self.pipeline.shape(ranked, PipelineRequest.from_state(state, k))  # moods, critiques
         steps.append(Step("rerank", f"{name.replace('_', ' ')} over {len(ms.ids)} candidates", _ms(t1)))
         column = {mid: i for i, mid in enumerate(ms.ids)}
         picks, served, fits = [], [], []

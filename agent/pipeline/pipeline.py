@@ -169,19 +169,9 @@ class Pipeline:
             ranked = movers_first(ranked, self.catalogue, req.directions, req.direction_from)
         return ranked
 
-    def pool(self, req: PipelineRequest) -> tuple[list[int], list[str]]:
-        """The candidates :meth:`run` would rank for ``req``, and the one-line notices of finding them."""
-        cand, _, notices = self._pool(req, self.query_vector(req.liked, req.text), self.reranker)
-        return list(cand), notices
-
-    def score(
-        self, req: PipelineRequest, ids: Sequence[int], ranker: Ranker | None = None
-    ) -> dict[int, float]:
-        """Each of ``ids`` scored as :meth:`run` scores it for ``req`` (no diversity, no shaping); the ids
-        the ranker drops (excluded) are missing. Group recommendation scores every viewer this way."""
-        vec = self.query_vector(req.liked, req.text)
-        ranked = self._rank(req, list(ids), vec, ranker or self.reranker, diversify=False)
-        return dict(zip(ranked.ids, ranked.scores, strict=True))
+    def genre_lift(self, ids: Sequence[int], genres: Sequence[str]) -> np.ndarray:
+        """Per id, what liking ``genres`` adds to its score: the boost times the share of them it has."""
+        return self.config.genre_boost * genre_share(self.catalogue, ids, genres)
 
     def _pool(
         self, req: PipelineRequest, vec: np.ndarray | None, ranker: Ranker, dial: np.ndarray | None = None
@@ -221,9 +211,8 @@ class Pipeline:
         vec: np.ndarray | None,
         ranker: Ranker,
         dial: np.ndarray | None = None,
-        diversify: bool = True,
     ) -> ScoredList:
-        diversity = min(1.0, self.config.diversity + req.diversity) if diversify else 0.0
+        diversity = min(1.0, self.config.diversity + req.diversity)
         exclude = sorted(req.exclude)
         bias = float(np.clip(req.popularity_bias, -1.0, 1.0))
         if self.blend is None:
@@ -257,8 +246,7 @@ class Pipeline:
             return ranked
         ids = np.array(ranked.ids, dtype=np.int64)
         rows = self.catalogue.rows(ids)
-        share = genre_share(self.catalogue, ids, genres)
-        score = np.asarray(ranked.scores, dtype=np.float64) + self.config.genre_boost * share
+        score = np.asarray(ranked.scores, dtype=np.float64) + self.genre_lift(ids.tolist(), genres)
         order = np.lexsort((ids, -score))
         ids, score = ids[order], score[order]
         perm = mmr_order(self.item_emb[rows[order]], score, 1.0 - diversity)
