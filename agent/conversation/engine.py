@@ -23,7 +23,7 @@ from agent.explain.explainer import Explainer
 from agent.group.members import apply_group_message, changes_roster, mentions_members
 from agent.group.recommend import GroupRecommender, GroupResult, explain_group, group_header
 from agent.pipeline.pipeline import Pipeline, PipelineRequest, PipelineResult
-from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step, TurnInput
+from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step, TurnInput, counted
 from agent.resources import Resources
 from agent.settings import Settings
 from agent.store import FeedbackStore, StoreError
@@ -338,7 +338,9 @@ class TurnEngine:
             about = targets(turn.text, u, state.last_picks, state.focus)
             body = answer(turn.text, about, self.catalogue, self.evidence, state)
             state.focus = about[0] if about else state.focus
-            steps.append(Step("explain", f"answered a question about {len(about)} movie(s)", _ms(t0)))
+            steps.append(
+                Step("explain", f"answered a question about {counted(len(about), 'movie')}", _ms(t0))
+            )
         else:
             body = CHITCHAT_REPLY
         body = "\n".join([*compose_notices(notices), body]).strip()

@@ -13,7 +13,7 @@ import numpy as np
 from agent.pipeline.candidates import admitted, search
 from agent.prior.blend import BlendWeights, PriorBlend, TurnContext, dialogue_weights, genre_share
 from agent.prior.conversational import ConversationPrior
-from agent.records import Step
+from agent.records import Step, counted
 from agent.settings import PipelineConfig
 from agent.understanding.deltas import Critique
 from agent.understanding.directions import mood_first, movers_first
@@ -257,7 +257,8 @@ def shortfall(n: int, k: int, whose: str = "all your") -> str:
     """The notice for fewer picks than asked (``whose`` constraints: "all your", "every viewer's")."""
     if n == 0:
         return f"No movie in the catalogue meets {whose} constraints."
-    return f"Only {n} movie{'s' if n != 1 else ''} meet {whose} constraints (you asked for {k})."
+    meet = "meets" if n == 1 else "meet"
+    return f"Only {counted(n, 'movie')} {meet} {whose} constraints (you asked for {k})."
 
 
 def _ms(t0: float) -> float:
