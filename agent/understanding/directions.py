@@ -166,10 +166,11 @@ def movers_first(
 
 #: Mood words that ask for one side of an axis outright ("something cozy" is light whatever was shown):
 #: the direction and the point on its axis a movie must lie beyond. Light: a darkness below -0.25, so
-#: a comedy (-0.5) or a family film is light, a thriller with a romance in it (-0.2) is not.
+#: a comedy (-0.5) or a family film is light, a thriller with a romance in it (-0.2) is not. "Uplifting"
+#: and "inspiring" are left out: many inspiring films are dramas.
 MOOD_AXES: dict[str, tuple[Critique, float]] = {
     mood: (Critique.LIGHTER, 0.25)
-    for mood in ("wholesome", "feel-good", "heartwarming", "uplifting", "light-hearted", "relaxing")
+    for mood in ("wholesome", "feel-good", "heartwarming", "light-hearted", "relaxing")
 }
 
 
