@@ -1,4 +1,5 @@
-"""Typed records shared by the agent's stages: the understood query, replies, steps, feedback.
+"""Typed records shared by the agent's stages: the understood query, replies, steps, feedback; and
+:func:`counted`, how every stage writes a number with its noun.
 
 The UI only renders these."""
 
@@ -12,6 +13,12 @@ from retrieval.types import Filters, Movie
 ExplanationSource = Literal["llm", "template", "none"]
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun`` as a user reads them: "1 movie", "2 movies", "1,204 MovieLens ratings";
+    ``plural`` for an irregular noun ("1 person", "3 people")."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
     """One viewer of a group conversation: their tastes and their own hard constraints."""
@@ -23,6 +30,7 @@ class Member:
     genres_excluded: tuple[str, ...] = ()
     year_min: int | None = None
     year_max: int | None = None
+    genres_liked: tuple[str, ...] = ()  # soft: genres they said they enjoy ("she loves romcoms")
 
     @property
     def filters(self) -> Filters:

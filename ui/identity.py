@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.records import counted
 from agent.store import AuthError
 from ui.sessions import TabState, one_line
 
@@ -145,9 +146,8 @@ def export_data(tab: TabState, agent: RecommenderAgent | None) -> tuple[str, str
     path = folder / "reelchat-my-data.json"
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
     n = len(data["feedback"])
-    return f"Your data: {n} feedback events and {len(data['messages'])} messages, ready to download.", str(
-        path
-    )
+    said = f"{counted(n, 'feedback event')} and {counted(len(data['messages']), 'message')}"
+    return f"Your data: {said}, ready to download.", str(path)
 
 
 def delete_account(tab: TabState, agent: RecommenderAgent | None) -> str:

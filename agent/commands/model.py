@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from agent.records import counted
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -87,7 +89,9 @@ def finetune_model(
         progress=bool(getattr(resources, "progress", False)),
     )
     n_users = usable["user_key"].nunique()
-    data = f"{len(usable)} feedback events of {n_users} user{'s' if n_users != 1 else ''}, {epochs} epochs"
+    data = (
+        f"{counted(len(usable), 'feedback event')} of {counted(n_users, 'user')}, {counted(epochs, 'epoch')}"
+    )
     if not result.accepted and not force:
         return (
             f"refused: {result.reason}; {parent} stays current ({data}; --force publishes anyway)",

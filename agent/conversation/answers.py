@@ -11,7 +11,10 @@ import re
 from collections.abc import Sequence
 
 from agent.explain.evidence import EvidenceBuilder
+from agent.group.recommend import possessive
+from agent.records import Member, counted
 from agent.understanding.acts import aspect
+from agent.understanding.state import SessionState
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
@@ -38,18 +41,23 @@ def answer(
     movie_ids: Sequence[int],
     catalogue: Catalogue,
     evidence: EvidenceBuilder,
-    liked: Sequence[int] = (),
-    text: str = "",
+    state: SessionState | None = None,
 ) -> str:
-    """One paragraph per movie asked about, answering the question's aspect from facts we hold."""
+    """One paragraph per movie asked about, answering the question's aspect from facts we hold.
+
+    "Why" answers from the conversation's tastes (``state``); in a group, from the tastes of the viewer
+    the pick was chosen for (``state.last_served``), saying whose they are."""
     if not movie_ids:
         return NO_SUBJECT
+    st = state or SessionState()
+    served = dict(zip(st.last_picks, st.last_served, strict=False))
     kind = aspect(question)
     parts = []
     for mid in movie_ids[:3]:
         movie = catalogue.get(mid)
         if kind == "why":
-            parts.append(_why(movie, evidence, liked, text))
+            taste = (st.liked, st.genres_liked)
+            parts.append(_why(movie, evidence, taste, st.text, st.member_list(), served.get(mid)))
         elif kind == "genres" and (feeling := _feeling(question)):
             parts.append(_feeling_answer(movie, feeling))
         else:
@@ -88,7 +96,7 @@ def _rating_line(movie: Movie) -> str:
         return f"I hold no ratings for {movie.label}."
     return (
         f"{movie.label} averages {movie.rating_mean:.1f} out of 5 "
-        f"from {movie.rating_count:,} MovieLens ratings."
+        f"from {counted(movie.rating_count, 'MovieLens rating')}."
     )
 
 
@@ -125,18 +133,45 @@ def _summary(movie: Movie) -> str:
     return " ".join(lines)
 
 
-def _why(movie: Movie, evidence: EvidenceBuilder, liked: Sequence[int], text: str) -> str:
+def _why(
+    movie: Movie,
+    evidence: EvidenceBuilder,
+    taste: tuple[Sequence[int], Sequence[str]],
+    text: str,
+    viewers: Sequence[Member] = (),
+    served: str | None = None,
+) -> str:
+    """Why a pick was made, from the evidence it was chosen on; ``taste``: liked movies and genres."""
+    chosen_for = next((v for v in viewers if v.name == served), None)
+    liked, genres = taste
+    if viewers:  # a group: the tastes of the viewer the pick was for, else everyone's
+        group = [chosen_for] if chosen_for else viewers
+        liked = [m for v in group for m in v.liked]
+        genres = list(dict.fromkeys(g for v in group for g in v.genres_liked))
     ev = evidence.build(movie.movie_id, liked, text)
     reasons = []
     if ev.related_liked:
         names = " and ".join(m.label for m in ev.related_liked)
-        reasons.append(f"it is close to {names}, which you liked")
+        reasons.append(f"it is close to {names}, which {_whose(ev.related_liked, viewers)} liked")
         if ev.co_liked_count:
-            reasons.append(f"{ev.co_liked_count} MovieLens users rated both 4 stars or more")
+            both = counted(ev.co_liked_count, "MovieLens user")
+            reasons.append(f"{both} rated both 4 stars or more")
     if ev.matched_genres:
         reasons.append(f"it shares the genres {', '.join(ev.matched_genres)}")
+    wanted = [g for g in movie.genres if g in genres and g not in ev.matched_genres]
+    if wanted:
+        whose = possessive(chosen_for.name) if chosen_for else "your"
+        reasons.append(f"it is listed as {' and '.join(wanted)}, on {whose} list of liked genres")
     if ev.reason_tags:
         reasons.append(f"it is tagged {', '.join(repr(t) for t in ev.reason_tags)}")
     if not reasons:
         reasons.append(f"it fits what you asked for ({', '.join(movie.genres) or 'no genre listed'})")
-    return f"I picked {movie.label} because " + "; ".join(reasons) + f". {_rating_line(movie)}"
+    whom = f" for {served}" if chosen_for is not None else ""
+    return f"I picked {movie.label}{whom} because " + "; ".join(reasons) + f". {_rating_line(movie)}"
+
+
+def _whose(movies: Sequence[Movie], viewers: Sequence[Member]) -> str:
+    """Who liked ``movies``: "you" alone, else the viewers who did ("your partner", "you and Sam")."""
+    ids = {m.movie_id for m in movies}
+    names = [v.name for v in viewers if ids & set(v.liked)] or ["you"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

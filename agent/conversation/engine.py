@@ -16,14 +16,15 @@ from functools import cached_property
 from agent.conversation.answers import answer
 from agent.conversation.compose import compose_header, compose_notices, describe_constraints
 from agent.conversation.limits import RateLimiter
+from agent.conversation.markup import MARKUP_REPLY, strip_markup
 from agent.conversation.replay import replay
 from agent.explain.claims import Constraints
 from agent.explain.evidence import EvidenceBuilder
 from agent.explain.explainer import Explainer
-from agent.group.members import apply_group_message, mentions_members
+from agent.group.members import apply_group_message, changes_roster, mentions_members
 from agent.group.recommend import GroupRecommender, GroupResult, explain_group, group_header
 from agent.pipeline.pipeline import Pipeline, PipelineRequest, PipelineResult
-from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step, TurnInput
+from agent.records import Feedback, Recommendation, Reply, ReplyChunk, Step, TurnInput, counted
 from agent.resources import Resources
 from agent.settings import Settings
 from agent.store import FeedbackStore, StoreError
@@ -155,20 +156,22 @@ class TurnEngine:
         The one place where a message changes a conversation's state: live turns and replays use it.
         """
         max_picks = self.settings.limits.max_picks
-        group = None
-        if groups and mentions_members(text, list(state.members)):
-            spans = [(s.start, s.end) for s in self.resolver.find_mentions(text)]
-            group = apply_group_message(
-                state, text, self.understand, self.catalogue, spans, max_picks=max_picks
-            )
-        if group is not None:
-            u, notices = group
-        else:
-            u = self.understand(text)
-            if u.act in ("question", "chitchat"):  # asks or chats: states no taste, changes nothing
+        u = self.understand(text)
+        known = list(state.members)
+        maybe_group = groups and mentions_members(text, known)
+        spans = [(s.start, s.end) for s in self.resolver.find_mentions(text)] if maybe_group else []
+        if u.act in ("question", "chitchat"):  # asks or chats: states no taste, changes nothing ...
+            if not (maybe_group and changes_roster(text, known, spans)):
                 return Absorbed(u, ())
+            u = replace(u, act="recommend")  # ... unless it brings viewers in or out: picks for the new group
+        group = maybe_group and apply_group_message(
+            state, text, self.understand, self.catalogue, spans, max_picks=max_picks
+        )
+        if group:
+            u, notices = replace(group[0], act=u.act), group[1]
+        else:
             notices = apply_understanding(state, u, self.catalogue, max_picks=max_picks)
-        return Absorbed(u, (*notices, *self.mention_notices(u)), group is not None)
+        return Absorbed(u, (*notices, *self.mention_notices(u)), bool(group))
 
     def replay(self, messages: Sequence[Mapping[str, str]], k: int = 50) -> SessionState:
         """The state a whole conversation leads to (:func:`agent.conversation.replay.replay`)."""
@@ -284,9 +287,10 @@ class TurnEngine:
         """Run one turn over ``state`` (the caller holds the session's lock): the header first, then each
         checked recommendation, then the complete :class:`Reply`."""
         notices = list(turn.pending)
-        text = clean_message(turn.text)
-        if not text.strip():
-            reply = Reply(EMPTY_REPLY, (), state.query(), error="empty message")
+        text, markup = strip_markup(clean_message(turn.text))
+        if not text.strip():  # nothing to read: a clear reply, nothing changed (solo and group alike)
+            said = (MARKUP_REPLY, "markup only") if markup else (EMPTY_REPLY, "empty message")
+            reply = Reply(said[0], (), state.query(), error=said[1])
             yield ReplyChunk(reply.text, reply=reply, done=True)
             return
         limit = self.settings.limits.message_chars
@@ -303,7 +307,7 @@ class TurnEngine:
             notices += self._record_stated(turn, before, state)
         steps = [Step("understand", self.describe(state), _ms(t0))]
         act = absorbed.understanding.act
-        if act in ("question", "chitchat") and not absorbed.group:
+        if act in ("question", "chitchat"):
             yield self._no_picks(state, turn, absorbed.understanding, steps, notices)
             return
 
@@ -323,9 +327,11 @@ class TurnEngine:
         t0 = time.perf_counter()
         if u.act == "question":
             about = targets(turn.text, u, state.last_picks, state.focus)
-            body = answer(turn.text, about, self.catalogue, self.evidence, state.liked, state.text)
+            body = answer(turn.text, about, self.catalogue, self.evidence, state)
             state.focus = about[0] if about else state.focus
-            steps.append(Step("explain", f"answered a question about {len(about)} movie(s)", _ms(t0)))
+            steps.append(
+                Step("explain", f"answered a question about {counted(len(about), 'movie')}", _ms(t0))
+            )
         else:
             body = CHITCHAT_REPLY
         body = "\n".join([*compose_notices(notices), body]).strip()
@@ -362,7 +368,7 @@ class TurnEngine:
             yield ReplyChunk(card_line(len(recs), rec), recommendation=rec)
         if recs:
             steps.append(Step("explain", f"{len(recs)} explanations", _ms(t1)))
-        state.show(r.movie_id for r in recs)
+        state.show((r.movie_id for r in recs), result.served if isinstance(result, GroupResult) else ())
         body = lead + "".join(card_line(i, r) for i, r in enumerate(recs, 1))
         reply = Reply(body, tuple(recs), state.query(), tuple(steps), tuple(notices), act=act)
         if turn.history is not None:

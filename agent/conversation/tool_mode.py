@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.tools import StructuredTool
 
 from agent.pipeline.pipeline import PipelineRequest, PipelineResult
-from agent.records import Step
+from agent.records import Step, counted
 from agent.understanding.state import SessionState
 from retrieval.types import Filters
 
@@ -233,14 +233,20 @@ def llm_plan(engine: PlanningEngine, state: SessionState, message: str) -> Pipel
         if picks:
             ms = 1000 * (time.perf_counter() - t0)
             steps = [
-                Step("retrieve", f"LLM planner: {turn.calls} tool call(s), {len(picks)} valid pick(s)", ms)
+                Step(
+                    "retrieve",
+                    f"LLM planner: {counted(turn.calls, 'tool call')}, {counted(len(picks), 'valid pick')}",
+                    ms,
+                )
             ]
             if len(picks) < state.k:
                 more = engine.recommend(state)
                 chosen = {m for m, _ in picks}
                 extra = [(m, s) for m, s in more.picks if m not in chosen][: state.k - len(picks)]
                 picks = [*picks, *[(m, min(0.0, s)) for m, s in extra]]
-                steps.append(Step("retrieve", f"{len(extra)} pick(s) added by the deterministic plan"))
+                steps.append(
+                    Step("retrieve", f"{counted(len(extra), 'pick')} added by the deterministic plan")
+                )
             return PipelineResult(tuple(picks), tuple(steps))
     result = engine.recommend(state)
     log.warning("LLM planner fell back to the deterministic plan: %s", why)

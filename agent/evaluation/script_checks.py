@@ -254,7 +254,7 @@ def _member_reasons(catalogue: Catalogue, m: Any, want: Mapping[str, Any]) -> li
             if not any(title_matches(catalogue, mid, ref) for mid in getattr(m, key)):
                 have = [_label(catalogue, x) for x in getattr(m, key)]
                 why.append(f"{ref!r} not understood as {m.name}'s {key} ({have})")
-    for key in ("genres_required", "genres_excluded"):
+    for key in ("genres_required", "genres_excluded", "genres_liked"):
         missing = [g for g in _as_list(want.get(key)) if g not in getattr(m, key)]
         if missing:
             why.append(f"{m.name}.{key} lacks {missing} (has {list(getattr(m, key))})")

@@ -12,9 +12,9 @@ newer/older than the previous picks' median year), ``notice_contains``, ``text_c
 ``text_excludes``, ``error`` (bool), ``query`` (exact values of :class:`agent.records.Query` fields) and
 ``resets`` (the repeat check starts over); ``act``, ``keeps_likes``, ``answer_about`` and
 ``answer_facts`` (questions about shown picks: :mod:`agent.evaluation.act_checks`).
-Group conversations: ``members`` maps a viewer's name to
-``{liked, disliked, genres_required, genres_excluded, year_min, year_max}`` (movies and genres must be
-among theirs; years exact) in ``query.members``; ``members_absent`` names viewers no longer in the group.
+Group conversations: ``members`` maps a viewer's name to ``{liked, disliked, genres_required,
+genres_excluded, genres_liked, year_min, year_max}`` (movies and genres must be among theirs; years
+exact) in ``query.members``; ``members_absent`` names viewers no longer in the group.
 
 Every turn is also checked for: picks in the catalogue with matching title/year, picks satisfying the
 query's hard constraints, no disliked/seen/liked movie picked, no repeats, and no system prompt leaked.
@@ -70,7 +70,9 @@ EXPECT_KEYS = frozenset(
         *ACT_KEYS,
     ]
 )
-MEMBER_FIELDS = frozenset(["liked", "disliked", "genres_required", "genres_excluded", "year_min", "year_max"])
+MEMBER_FIELDS = frozenset(
+    ["liked", "disliked", "genres_required", "genres_excluded", "genres_liked", "year_min", "year_max"]
+)
 QUERY_FIELDS = frozenset(f.name for f in dataclasses.fields(Query) if f.name != "members")
 
 

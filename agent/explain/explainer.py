@@ -26,6 +26,7 @@ from agent.explain import grounding, templates
 from agent.explain.llamacpp import LlamaCppChatModel
 from agent.explain.llm import LocalChatModel
 from agent.explain.templates import genre_phrase
+from agent.records import counted
 from retrieval.catalogue import Catalogue
 from retrieval.types import Movie
 
@@ -37,6 +38,8 @@ _T = TypeVar("_T")
 SENTENCES = 1  # sentences per LLM explanation (llama.cpp stops generating after the first)
 MAX_TOKENS = 48  # tokens per LLM explanation on llama.cpp: one sentence fits, a ramble is cut
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]?$")
+_SECOND_PERSON = re.compile(r"\byou(?:r|rs|rself|'re|'ve|'d|'ll)?\b", re.IGNORECASE)
+SPEAKER = "you"  # the member name of the user in a group (agent.group.members.SPEAKER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +80,10 @@ class TemplateExplainer:
         """The template explanation of one pick at position ``index`` of its reply."""
         tags = ev.reason_tags or tuple(t for t in ev.pick.tags if ev.constraints.admits_tag(t))[:2]
         liked = ev.related_liked[0].title if ev.related_liked else None
-        second = templates.reason(ev.pick, liked, ev.co_liked_count, ev.matched_genres, index)
-        first = templates.opening(ev.pick, tags, index, personal=not second)
-        text = f"{first} {second}".strip()
-        return f"For {ev.member}: {text}" if ev.member else text
+        v = voice(ev)
+        second = templates.reason(ev.pick, liked, ev.co_liked_count, ev.matched_genres, index, v)
+        first = templates.opening(ev.pick, tags, index, personal=not second, voice=v)
+        return for_member(ev, f"{first} {second}".strip())
 
     def explain(self, items: Sequence[Evidence], start: int = 0) -> list[Explanation]:
         """Every item's template explanation, in order (``start``: the first item's position)."""
@@ -93,6 +96,22 @@ class TemplateExplainer:
     def explain_iter(self, items: Sequence[Evidence], start: int = 0) -> Iterator[Explanation]:
         """:meth:`explain`, as an iterator."""
         yield from self.explain(items, start)
+
+
+def voice(ev: Evidence) -> templates.Voice:
+    """How an explanation speaks of the viewer a pick is for: "you" (the user), or "they" for another
+    viewer of a group."""
+    return templates.YOU if ev.member in (None, SPEAKER) else templates.THEY
+
+
+def for_member(ev: Evidence, text: str) -> str:
+    """``text`` headed by the viewer the pick is for, in a group ("For your partner: …")."""
+    return f"For {ev.member}: {text}" if ev.member else text
+
+
+def wrong_person(ev: Evidence, text: str) -> bool:
+    """Whether ``text`` speaks to "you" about a pick chosen for another viewer (it must say "they")."""
+    return voice(ev) is templates.THEY and bool(_SECOND_PERSON.search(text))
 
 
 @lru_cache(maxsize=8)
@@ -117,12 +136,13 @@ def facts(ev: Evidence) -> list[str]:
     if m.stars:
         lines.append(f"Starring: {', '.join(m.stars[:2])}")
     if m.rating_mean is not None and m.rating_count >= 10:
-        lines.append(f"MovieLens rating: {m.rating_mean:.1f} out of 5 from {m.rating_count} users")
+        lines.append(f"MovieLens rating: {m.rating_mean:.1f} out of 5 from {counted(m.rating_count, 'user')}")
     if ev.related_liked:
         lines.append(f"I liked: {', '.join(x.label for x in ev.related_liked)}")
         if ev.co_liked_count:
             first = ev.related_liked[0].title
-            lines.append(f"{ev.co_liked_count} MovieLens users who loved {first} also loved {m.title}")
+            fans = counted(ev.co_liked_count, "MovieLens user")
+            lines.append(f"{fans} who loved {first} also loved {m.title}")
     return lines
 
 
@@ -284,11 +304,12 @@ class LLMExplainer:
             verdict = grounding.GroundingResult(False, "incomplete sentence")
         else:
             verdict = grounding.check(text, ev.pick, ev.related_liked, self.catalogue, ev.constraints)
+        if verdict.ok and wrong_person(ev, verdict.text):
+            verdict = grounding.GroundingResult(False, "speaks to the wrong viewer", verdict.text)
         if not verdict.ok:
             log.info("explanation for %s rejected (%s): %r", ev.pick.movie_id, verdict.reason, raw[:200])
             return Explanation(self.fallback.explain_one(ev, index), "template", verdict.reason)
-        text = f"For {ev.member}: {verdict.text}" if ev.member else verdict.text
-        return Explanation(text, "llm")
+        return Explanation(for_member(ev, verdict.text), "llm")
 
 
 __all__ = [

@@ -17,8 +17,9 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from agent.explain import grounding
-from agent.explain.explainer import Evidence, Explanation, LLMExplainer, facts
+from agent.explain.explainer import Evidence, Explanation, LLMExplainer, facts, for_member, voice
 from agent.explain.templates import genre_phrase, genre_words
+from agent.records import counted
 
 # mood words by genre: a mood is offered only when the pick has the genre
 MOODS: dict[str, tuple[str, ...]] = {
@@ -94,8 +95,9 @@ def _an(word: str) -> str:
 
 
 def phrase(slots: dict[str, str], ev: Evidence, index: int = 0) -> str:
-    """Two sentences to "you" from the chosen slots, with the facts behind them."""
-    m, mood = ev.pick, slots["mood"]
+    """Two sentences to "you" (or about "them", another viewer of a group) from the chosen slots, with
+    the facts behind them."""
+    m, mood, v = ev.pick, slots["mood"], voice(ev)
     kind = genre_phrase(m.genres).split(" ", 1)[1]
     liked = ev.related_liked[0].title if ev.related_liked else ""
     tag = slots["tag"] if slots["tag"] != NONE else ""
@@ -103,14 +105,14 @@ def phrase(slots: dict[str, str], ev: Evidence, index: int = 0) -> str:
     shared = genre_words(ev.matched_genres)
     first_tag = tag or (_tags(ev) or [""])[0]
     lead = {
-        "liked_by_fans": f"Since you liked {liked}, try {m.label}: {ev.co_liked_count} MovieLens users who "
-        f"loved {liked} loved it too.",
-        "same_genres": f"You liked {liked}, and {m.label} has the same {shared} side.",
-        "director": f"You may enjoy {m.label}, {_an(mood)} {kind} directed by {director}.",
-        "tag": f"You may enjoy {m.label}, {_an(mood)} {kind} that people tag '{first_tag}'.",
-        "rating": f"You are in good company with {m.label}: MovieLens users rate it "
+        "liked_by_fans": f"Since {v.subject} liked {liked}, try {m.label}: "
+        f"{counted(ev.co_liked_count or 0, 'MovieLens user')} who loved {liked} loved it too.",
+        "same_genres": f"{v.subject_cap} liked {liked}, and {m.label} has the same {shared} side.",
+        "director": f"{v.subject_cap} may enjoy {m.label}, {_an(mood)} {kind} directed by {director}.",
+        "tag": f"{v.subject_cap} may enjoy {m.label}, {_an(mood)} {kind} that people tag '{first_tag}'.",
+        "rating": f"{v.subject_cap} are in good company with {m.label}: MovieLens users rate it "
         f"{m.rating_mean or 0:.1f} out of 5.",
-        "genre": f"You could try {m.label}, {_an(mood)} {kind}.",
+        "genre": f"{v.subject_cap} could try {m.label}, {_an(mood)} {kind}.",
     }[slots["reason"]]
     if slots["reason"] in ("director", "tag", "genre"):
         rest = f" People tag it '{tag}'." if tag and slots["reason"] != "tag" else ""
@@ -145,7 +147,7 @@ class SlotsExplainer(LLMExplainer):
         verdict = grounding.check(text, ev.pick, ev.related_liked, self.catalogue, ev.constraints)
         if not verdict.ok:
             return Explanation(self.fallback.explain_one(ev, index), "template", verdict.reason)
-        return Explanation(f"For {ev.member}: {verdict.text}" if ev.member else verdict.text, "llm")
+        return Explanation(for_member(ev, verdict.text), "llm")
 
 
 def slot_values(items: Sequence[Evidence]) -> list[dict[str, Any]]:

@@ -287,6 +287,12 @@ def mentions_members(text: str, known: Sequence[str]) -> bool:
     )
 
 
+def changes_roster(text: str, known: Sequence[str], spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether ``text`` brings viewers into the group or drops one ("movie night with Sam", "Alex left")."""
+    turn = read_members(text, known, spans)
+    return bool(turn.added or turn.removed)
+
+
 # -- applying a turn to the session ------------------------------------------------------------------
 _PERSONAL = ("liked", "disliked", "liked_refs", "disliked_refs", "genres_required", "genres_excluded",
              "genres_liked", "year_min", "year_max", "clear_years")  # fmt: skip
@@ -321,8 +327,15 @@ def merge(parts: Sequence[Understanding]) -> Understanding:
     return Understanding(**out)  # type: ignore[arg-type]
 
 
+_PLURAL_ROLES = ("kids", "children", "parents", "grandparents", "friends")
+
+
 def _third_person(notice: str, name: str) -> str:
-    return notice.replace("Noted: you now", f"Noted: {name} now").replace("Earlier you", f"Earlier {name}")
+    """A notice about the user's tastes, said of viewer ``name`` ("Noted: Sam now likes …")."""
+    s = "" if name.split()[-1] in _PLURAL_ROLES else "s"
+    for verb in ("like", "dislike"):
+        notice = notice.replace(f"Noted: you now {verb} ", f"Noted: {name} now {verb}{s} ")
+    return notice.replace("Earlier you", f"Earlier {name}")
 
 
 def apply_group_message(

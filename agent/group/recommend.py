@@ -19,12 +19,12 @@ from agent.explain.evidence import EvidenceBuilder
 from agent.explain.explainer import Explainer
 from agent.group.aggregate import aggregate, resolve
 from agent.pipeline.candidates import admitted, search
-from agent.pipeline.pipeline import Pipeline, shortfall
+from agent.pipeline.pipeline import Pipeline, PipelineRequest, shortfall
 from agent.records import Member, Recommendation, Step
 from agent.understanding.state import SessionState
 from ranking.protocol import Ranker
 from retrieval.catalogue import Catalogue
-from retrieval.types import Filters
+from retrieval.types import Filters, ScoredList
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ def group_filters(members: Sequence[Member]) -> Filters:
 
 
 class GroupRecommender:
-    """Stateless over a session's :class:`SessionState`; wraps the shared single-user pipeline parts."""
+    """Stateless over a session's :class:`SessionState`; wraps the shared single-user pipeline parts: its
+    retrieval and CF for candidates, its liked-genre lift for each viewer's scores, and its shaping
+    (moods, critique directions) of the group's aggregated list."""
 
     def __init__(self, pipeline: Pipeline, catalogue: Catalogue, n_per_member: int = N_PER_MEMBER) -> None:
         self.pipeline = pipeline
@@ -99,7 +101,8 @@ class GroupRecommender:
         exclude: set[int],
         reranker: Ranker | None = None,
     ) -> MemberScores:
-        """Every member's reranker scores (z-scored over the pool) for the same candidates."""
+        """Every member's reranker scores, lifted for the genres they like as the single-user pipeline
+        lifts them (:meth:`Pipeline.genre_lift`), z-scored over the pool, for the same candidates."""
         reranker = reranker or self.pipeline.reranker
         rows = [self.catalogue.row(i) for i in ids]
         keep = [i for i in ids if i not in exclude]
@@ -112,6 +115,8 @@ class GroupRecommender:
             ranked = reranker.score(m.liked, m.disliked, list(ids), text_sim=sims, exclude=sorted(exclude))
             got = dict(zip(ranked.ids, ranked.scores, strict=True))
             col = np.array([got.get(i, np.nan) for i in keep], dtype=np.float64)
+            if m.genres_liked:  # "she loves romcoms": the same lift a single viewer's liked genres get
+                col += self.pipeline.genre_lift(keep, m.genres_liked)
             ok = np.isfinite(col)
             if ok.any():
                 sd = col[ok].std()
@@ -138,15 +143,17 @@ class GroupRecommender:
         ms = self.member_scores(members, ids, state.text, exclude, ranker)
         group = aggregate(ms.scores, name)
         order = np.lexsort((np.asarray(ms.ids), -group))
+        ranked = ScoredList(tuple(ms.ids[int(i)] for i in order), tuple(float(group[int(i)]) for i in order))
+        ranked = self.pipeline.shape(ranked, PipelineRequest.from_state(state, k))  # moods, critiques
         steps.append(Step("rerank", f"{name.replace('_', ' ')} over {len(ms.ids)} candidates", _ms(t1)))
+        column = {mid: i for i, mid in enumerate(ms.ids)}
         picks, served, fits = [], [], []
-        for i in order:
-            mid = ms.ids[int(i)]
+        for mid, score in zip(ranked.ids, ranked.scores, strict=True):
             movie = self.catalogue.find(mid)
             if movie is None or mid in exclude or not filters.admits(movie):  # defence in depth
                 continue
-            col = ms.scores[:, int(i)]
-            picks.append((int(mid), float(group[int(i)])))
+            col = ms.scores[:, column[mid]]
+            picks.append((int(mid), float(score)))
             served.append(members[int(np.argmax(col))].name)
             fits.append(tuple(float(x) for x in col))
             if len(picks) >= k:
@@ -224,9 +231,8 @@ def explain_group(
     ]
     rows = zip(result.picks, result.served, result.fits, explainer.explain_iter(items), strict=True)
     for (mid, score), who, fits, expl in rows:
-        said = expl.text if who == "you" else expl.text.replace("which you liked", f"which {who} liked")
-        extra = fit_sentence(result.members, fits, who)
-        yield Recommendation.of(catalogue.get(mid), score, f"{said} {extra}".strip(), expl.source)
+        extra = fit_sentence(result.members, fits, who)  # the explainer already speaks of ``who``
+        yield Recommendation.of(catalogue.get(mid), score, f"{expl.text} {extra}".strip(), expl.source)
 
 
 def group_header(header: str, members: Sequence[Member]) -> str:
@@ -240,7 +246,8 @@ def group_header(header: str, members: Sequence[Member]) -> str:
 
 def _solo(state: SessionState) -> Member:
     return Member("you", tuple(state.liked), tuple(state.disliked), tuple(state.genres_required),
-                  tuple(state.genres_excluded), state.year_min, state.year_max)  # fmt: skip
+                  tuple(state.genres_excluded), state.year_min, state.year_max,
+                  tuple(state.genres_liked))  # fmt: skip
 
 
 def _ms(t0: float) -> float:

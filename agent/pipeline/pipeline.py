@@ -13,10 +13,10 @@ import numpy as np
 from agent.pipeline.candidates import admitted, search
 from agent.prior.blend import BlendWeights, PriorBlend, TurnContext, dialogue_weights, genre_share
 from agent.prior.conversational import ConversationPrior
-from agent.records import Step
+from agent.records import Step, counted
 from agent.settings import PipelineConfig
 from agent.understanding.deltas import Critique
-from agent.understanding.directions import movers_first
+from agent.understanding.directions import mood_first, movers_first
 from agent.understanding.state import SessionState
 from ranking.base import mmr_order
 from ranking.protocol import Ranker
@@ -46,6 +46,7 @@ class PipelineRequest:
     popularity_bias: float = 0.0  # < 0 favours the long tail, > 0 well-known movies
     directions: tuple[Critique, ...] = ()  # critique directions: movers along them go first
     direction_from: tuple[int, ...] = ()  # the picks the directions are relative to
+    moods: tuple[str, ...] = ()  # mood words; those with an axis ("cozy": light) put that side first
     context: str = ""  # the conversation's last turns (a replayed transcript), for the dialogue retriever
 
     @classmethod
@@ -67,6 +68,7 @@ class PipelineRequest:
             popularity_bias=state.popularity_bias,
             directions=tuple(Critique(d) for d in state.directions),
             direction_from=tuple(state.direction_from),
+            moods=tuple(state.mood),
         )
 
     @property
@@ -150,14 +152,26 @@ class Pipeline:
         if not cand:
             return PipelineResult((), tuple(steps), (*notices, shortfall(0, req.k)))
         t1 = time.perf_counter()
-        ranked = self._rank(req, list(cand), vec, ranker, dial)
-        if req.directions:  # "something funnier": candidates that move that way, in ranked order, first
-            ranked = movers_first(ranked, self.catalogue, req.directions, req.direction_from)
+        ranked = self.shape(self._rank(req, list(cand), vec, ranker, dial), req)
         steps.append(Step("rerank", f"reranked {len(cand)} candidates", _ms(t1)))
         picks = self._pick(req, ranked)
         if len(picks) < req.k:
             notices.append(shortfall(len(picks), req.k))
         return PipelineResult(tuple(picks), tuple(steps), tuple(notices))
+
+    def shape(self, ranked: ScoredList, req: PipelineRequest) -> ScoredList:
+        """``ranked`` reordered by what ``req`` asks beyond scores: the candidates that move along this
+        turn's critique directions ("something funnier") first and, inside each part, those on the side
+        a mood asks for ("something cozy": light ones) first; each part keeps the ranked order."""
+        if req.moods:
+            ranked = mood_first(ranked, self.catalogue, req.moods)
+        if req.directions:
+            ranked = movers_first(ranked, self.catalogue, req.directions, req.direction_from)
+        return ranked
+
+    def genre_lift(self, ids: Sequence[int], genres: Sequence[str]) -> np.ndarray:
+        """Per id, what liking ``genres`` adds to its score: the boost times the share of them it has."""
+        return self.config.genre_boost * genre_share(self.catalogue, ids, genres)
 
     def _pool(
         self, req: PipelineRequest, vec: np.ndarray | None, ranker: Ranker, dial: np.ndarray | None = None
@@ -232,8 +246,7 @@ class Pipeline:
             return ranked
         ids = np.array(ranked.ids, dtype=np.int64)
         rows = self.catalogue.rows(ids)
-        share = genre_share(self.catalogue, ids, genres)
-        score = np.asarray(ranked.scores, dtype=np.float64) + self.config.genre_boost * share
+        score = np.asarray(ranked.scores, dtype=np.float64) + self.genre_lift(ids.tolist(), genres)
         order = np.lexsort((ids, -score))
         ids, score = ids[order], score[order]
         perm = mmr_order(self.item_emb[rows[order]], score, 1.0 - diversity)
@@ -244,7 +257,8 @@ def shortfall(n: int, k: int, whose: str = "all your") -> str:
     """The notice for fewer picks than asked (``whose`` constraints: "all your", "every viewer's")."""
     if n == 0:
         return f"No movie in the catalogue meets {whose} constraints."
-    return f"Only {n} movie{'s' if n != 1 else ''} meet {whose} constraints (you asked for {k})."
+    meet = "meets" if n == 1 else "meet"
+    return f"Only {counted(n, 'movie')} {meet} {whose} constraints (you asked for {k})."
 
 
 def _ms(t0: float) -> float:

@@ -5,7 +5,8 @@ just shown. Each direction has an axis: a number per movie computed from its gen
 year or rating count (:func:`axis_value`). The shown picks' mean on that axis is the reference; a
 candidate that lies beyond it in the asked direction is a *mover*. :func:`movers_first` keeps the
 ranker's order but puts the movers of the ranked head before the rest, so the next picks move whenever
-the ranked head holds enough movers.
+the ranked head holds enough movers. Some mood words ask for one side of an axis outright ("something
+cozy": light movies); :func:`mood_first` puts those first the same way (:data:`MOOD_AXES`).
 
 Axes (higher = further in the asked direction):
 
@@ -160,6 +161,33 @@ def movers_first(
     its first ``depth`` entries moved to the front, each part in the ranker's order; unchanged when no
     direction has an axis or nothing was shown."""
     refs = [(d, r) for d in directions if (r := reference(catalogue, d, shown)) is not None]
+    return _front(ranked, catalogue, refs, depth)
+
+
+#: Mood words that ask for one side of an axis outright ("something cozy" is light whatever was shown):
+#: the direction and the point on its axis a movie must lie beyond. Light: a darkness below -0.25, so
+#: a comedy (-0.5) or a family film is light, a thriller with a romance in it (-0.2) is not. "Uplifting"
+#: and "inspiring" are left out: many inspiring films are dramas.
+MOOD_AXES: dict[str, tuple[Critique, float]] = {
+    mood: (Critique.LIGHTER, 0.25)
+    for mood in ("wholesome", "feel-good", "heartwarming", "light-hearted", "relaxing")
+}
+
+
+def mood_first(
+    ranked: ScoredList, catalogue: Catalogue, moods: Sequence[str], depth: int = 1000
+) -> ScoredList:
+    """``ranked`` with the movies on the asked side of each mood's axis (:data:`MOOD_AXES`: "cozy",
+    "feel-good" ask for light ones) among its first ``depth`` entries moved to the front, each part in
+    the ranker's order; unchanged when no mood has an axis or no movie qualifies."""
+    refs = list(dict.fromkeys(MOOD_AXES[m] for m in moods if m in MOOD_AXES))
+    return _front(ranked, catalogue, refs, depth)
+
+
+def _front(
+    ranked: ScoredList, catalogue: Catalogue, refs: Sequence[tuple[Critique, float]], depth: int
+) -> ScoredList:
+    """The movers of ``ranked``'s head (beyond every reference on its direction's axis) first."""
     if not refs or not ranked.ids:
         return ranked
     head = list(zip(ranked.ids[:depth], ranked.scores[:depth], strict=True))

@@ -78,7 +78,7 @@ _LIST_SKIP = lx.words(
     "romantic funny creepy spooky"
 )
 _FILLER_RE = phrase(
-    r"i|i'm|i'd|i've|im|me|my|we|us|you|please|pls|can|could|would|will|recommend|suggest|give|show|find|get"
+    r"i|i'm|i'd|i've|im|me|my|we|we're|we've|we'd|our|us|you|please|pls|can|could|would|will|recommend|suggest|give|show|find|get"
     r"|want|wanna|need|looking|look|for|some|something|anything|a|an|the|movies?|films?|flicks?|and|or|but"
     r"|with|that|this|these|those|is|are|was|were|be|it|to|of|in|on|like|liked|love|loved|hate|hated"
     r"|enjoyed|seen|watched|saw|really|just|also|more|thanks?|hi|hello|hey|ok|okay|no|not|nothing|any|maybe"

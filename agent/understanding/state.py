@@ -34,6 +34,7 @@ class SessionState:
     k: int = DEFAULT_K
     shown: list[int] = field(default_factory=list)
     last_picks: list[int] = field(default_factory=list)
+    last_served: list[str] = field(default_factory=list)  # a group: whom each of ``last_picks`` was for
     popularity_bias: float = 0.0  # < 0 favours the long tail, > 0 favours well-known movies
     diversity: float = 0.0  # raised by "something else"
     focus: int | None = None  # the movie the last question was about ("who's in it?" then "is it scary?")
@@ -91,9 +92,11 @@ class SessionState:
             out |= set(st.liked) | set(st.disliked)
         return out
 
-    def show(self, ids: Iterable[int]) -> None:
-        """Movies just put in front of the user: the last picks, never recommended again."""
+    def show(self, ids: Iterable[int], served: Iterable[str] = ()) -> None:
+        """Movies just put in front of the user: the last picks, never recommended again; ``served``
+        names, in a group, the viewer each was chosen for."""
         self.last_picks = [int(m) for m in ids]
+        self.last_served = list(served)[: len(self.last_picks)]
         self.shown += [m for m in self.last_picks if m not in self.shown]
 
     def reset(self) -> None:
@@ -111,6 +114,7 @@ def _member(name: str, st: SessionState) -> Member:
         tuple(st.genres_excluded),
         st.year_min,
         st.year_max,
+        tuple(st.genres_liked),
     )
 
 
@@ -198,7 +202,8 @@ def apply_understanding(
         state.k = max(1, min(max_picks, u.k))
     if u.mood or u.text.strip():
         state.mood = list(u.mood)
-        state.text = " ".join([*u.mood, u.text]).strip() if u.text.strip() else " ".join(u.mood)
+        said = u.text.split()
+        state.text = " ".join([*(m for m in u.mood if m not in said), u.text]).strip()  # each word once
     explicit_years = u.year_min is not None or u.year_max is not None or u.clear_years
     for c in u.critiques:
         if explicit_years and c in (Critique.MORE_RECENT, Critique.OLDER):

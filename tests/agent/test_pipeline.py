@@ -32,7 +32,7 @@ def test_excluded_movies_never_come_back(pipeline: Pipeline) -> None:
 def test_short_of_k_says_so_in_the_result(pipeline: Pipeline) -> None:
     result = pipeline.run(PipelineRequest(filters=Filters(genres_required=("Western",)), k=3))
     assert [m for m, _ in result.picks] == [11]
-    assert result.notices == ("Only 1 movie meet all your constraints (you asked for 3).",)
+    assert result.notices == ("Only 1 movie meets all your constraints (you asked for 3).",)
     none = pipeline.run(PipelineRequest(filters=Filters(year_min=2030), k=3))
     assert none.picks == () and none.notices == ("No movie in the catalogue meets all your constraints.",)
 

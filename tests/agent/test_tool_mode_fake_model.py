@@ -145,7 +145,7 @@ def test_llm_plan_uses_validated_tool_picks_topped_up_from_the_plan() -> None:
     engine = FakePlanningEngine(FakeScriptedToolModel(script=[_call("recommend", {"movie_ids": [2]})]))
     result = llm_plan(engine, SessionState(k=2), "like Alien")  # type: ignore[arg-type]
     assert [m for m, _ in result.picks] == [2, 3] and not result.notices
-    assert result.steps[0].summary.startswith("LLM planner: 1 tool call(s), 1 valid pick(s)")
+    assert result.steps[0].summary.startswith("LLM planner: 1 tool call, 1 valid pick")
 
 
 @pytest.mark.parametrize(

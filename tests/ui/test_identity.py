@@ -93,7 +93,7 @@ def test_export_and_delete_my_account() -> None:
     tab.ensure_session(agent).send("I loved Alien")
     tab.ensure_session(agent).feedback(1214, "liked")
     note, path = identity.export_data(tab, agent)
-    assert note.startswith("Your data: 1 feedback events and 2 messages") and path is not None
+    assert note.startswith("Your data: 1 feedback event and 2 messages") and path is not None
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     assert data["user_id"] == "sam" and [f["movie_id"] for f in data["feedback"]] == [1214]
     assert (Path(path).parent.stat().st_mode & 0o777) == 0o700
