@@ -12,7 +12,6 @@ lock-out has passed. The last output line is one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import sys
@@ -25,6 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from emit import emit
 from load import free_port, percentile, start_app, wait_ready
 
 MESSAGES = ["a feel-good comedy from the 90s", "something darker", "I loved Heat (1995)", "more like that"]
@@ -119,12 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="reelchat-bruteforce-") as tmp:
         result = run(args.attempts, args.turns, Path(tmp))
-    for k, v in result.items():
-        print(f"{k:22s} | {v}", file=sys.stderr)
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result))
-    return 0
+    return emit(result, args.out)
 
 
 if __name__ == "__main__":

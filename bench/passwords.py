@@ -8,13 +8,15 @@ same run, so a busy machine shows as a shift of both.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.append(str(Path(__file__).resolve().parent))  # last: bench/agent.py must not shadow agent/
+
+from emit import emit
 
 
 def _verify_ms(ph: object, repeats: int) -> list[float]:
@@ -49,13 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_to_baseline": round(statistics.median(ms) / statistics.median(base), 1),
         "within_50_500_ms": 50 <= statistics.median(ms) <= 500,
     }
-    print("metric | value", file=sys.stderr)
-    for k, v in result.items():
-        print(f"{k} | {v}", file=sys.stderr)
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result))
-    return 0
+    return emit(result, args.out)
 
 
 if __name__ == "__main__":

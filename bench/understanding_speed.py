@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import re
 import statistics
@@ -23,6 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.append(str(Path(__file__).resolve().parent))  # last: bench/agent.py must not shadow agent/
+
+from emit import emit
 
 MESSAGES = [
     "I loved alien and the matrx, hated Titanic (1997)",
@@ -107,13 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "validate_within_1_s": ms["validate_movielens_ms"] < 1000,
         "load_avg_1m": round(os.getloadavg()[0], 2),
     }
-    print("metric | value", file=sys.stderr)
-    for k, v in result.items():
-        print(f"{k} | {v}", file=sys.stderr)
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result))
-    return 0
+    return emit(result, args.out)
 
 
 if __name__ == "__main__":
