@@ -12,7 +12,8 @@ on the labels of the ReDial train dialogues' *fit half* only (``python -m agent.
 its weights ship in ``cue_model.json``. It only ever moves a mention from liked to disliked where the
 parser stated no liking. It is not part of a live turn (it needs one embedding per mention); replayed
 transcripts (``RecommenderAgent.recommend(messages)``, the ReDial evaluation) use it when
-``settings.replay_cues`` is on, and the title-sentiment evaluation reads it beside the stated reading.
+``settings.replay_cues`` is on (off by default: no gain on the ReDial tune half); the title-sentiment
+evaluation reads it beside the stated reading.
 """
 
 from __future__ import annotations
