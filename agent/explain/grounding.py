@@ -51,15 +51,15 @@ _GENRE_WORDS: dict[tuple[str, ...], frozenset[str]] = {
     ("kids", "movie"): frozenset({"Children"}),
     ("family", "film"): frozenset({"Children"}),
     ("family", "friendly"): frozenset({"Children"}),
-    **{(w,): frozenset({"Comedy"}) for w in ("comedy", "comedies", "comedic")},
+    **{(w,): frozenset({"Comedy"}) for w in ("comedy", "comedies", "comedic", "comic", "funny")},
     ("rom", "com"): frozenset({"Comedy", "Romance"}),
     ("romcom",): frozenset({"Comedy", "Romance"}),
     **{(w,): frozenset({"Crime"}) for w in ("crime", "gangster")},
     **{(w,): frozenset({"Documentary"}) for w in ("documentary", "documentaries", "docudrama")},
-    **{(w,): frozenset({"Drama"}) for w in ("drama", "dramas", "melodrama")},
+    **{(w,): frozenset({"Drama"}) for w in ("drama", "dramas", "melodrama", "dramatic")},
     ("fantasy",): frozenset({"Fantasy"}),
     **{(w,): frozenset({"Film-Noir"}) for w in ("noir",)},
-    **{(w,): frozenset({"Horror"}) for w in ("horror", "slasher")},
+    **{(w,): frozenset({"Horror"}) for w in ("horror", "slasher", "scary")},
     **{(w,): frozenset({"Musical"}) for w in ("musical", "musicals")},
     **{(w,): frozenset({"Mystery"}) for w in ("mystery", "mysteries", "whodunit")},
     **{(w,): frozenset({"Romance"}) for w in ("romance", "romantic")},
@@ -81,6 +81,7 @@ _NOT_GENRE_AFTER = {
     "musical": _words("score scores talent number numbers soundtrack cues style theme"),
     "western": _words("europe world culture society civilization front australia u s"),
     "action": _words("sequences sequence scenes scene figure hero heroes star stars"),
+    "comic": _words("book books strip strips"),
 }
 
 

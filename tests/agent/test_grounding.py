@@ -117,6 +117,15 @@ def test_genre_word_inside_a_held_tag_is_fine(cat: Catalogue) -> None:
     assert not check("Bad Lieutenant is a bleak horror film about corruption.", pick, (), cat).ok
 
 
+def test_genre_adjectives_are_genre_claims(cat: Catalogue) -> None:
+    heat = BY_ID[5]  # Action|Crime|Thriller: not a comedy, not horror
+    assert check("You get a tense, gripping crime story in Heat.", heat, (), cat).ok
+    for text in ("You get a funny crime story in Heat.", "You get a scary ride in Heat."):
+        result = check(text, heat, (), cat)
+        assert not result.ok and (result.reason or "").startswith("genre not held"), text
+    assert check("You get comic book energy in Heat.", heat, (), cat).ok  # "comic book" claims no comedy
+
+
 def test_genre_claims_must_hold_for_the_pick_not_the_liked_movie(cat: Catalogue) -> None:
     heat = BY_ID[5]  # Action|Crime|Thriller; Alien is Horror|Sci-Fi
     assert not verdict(cat, "Alien is no crime story, but it grips.", allowed=()).ok
