@@ -38,7 +38,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from ranking.baselines import Popularity
 from ranking.config import TrainConfig
-from ranking.evaluation import Tasks, evaluate, metrics_from_scores, validation_split
+from ranking.evaluation import Tasks, configured_split, evaluate, metrics_from_scores
 from ranking.interactions import Interactions, build_interactions
 from ranking.model import SetModel, SetScorer, pca_factors
 from ranking.set_training import batch_loss, cpu_state, epoch_samples, set_model_optimizer
@@ -96,14 +96,7 @@ def load_data(folder: Path, config: TrainConfig, item_emb: Path | None = None) -
     ratings = pd.read_csv(folder / "ratings.csv")
     emb = np.load(item_emb) if item_emb else item_features(movies)
     inter = build_interactions(ratings, movies["movieId"].to_numpy(np.int64))
-    fit, _val, tasks = validation_split(
-        inter,
-        config.val_fraction,
-        config.reveal_sizes,
-        config.min_val_positives,
-        config.seed,
-        config.max_val_users,
-    )
+    fit, _val, tasks = configured_split(inter, config)
     n_fit = int(sum(len(fit.histories[int(u)].rows) for u in fit.users))
     return Data(fit, tasks, pca_factors(emb, config.dim), Popularity.fit(fit).log_counts, n_fit)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ranking.baselines import N_BUCKETS, bucket_of, zscore
+from ranking.config import TrainConfig
 from ranking.interactions import Interactions, split_users
 
 ScoreFn = Callable[[Sequence[np.ndarray], Sequence[np.ndarray]], np.ndarray]
@@ -153,6 +154,21 @@ def tune_blend(
 
 def mean_metrics(m: dict[str, np.ndarray]) -> dict[str, float]:
     return {k: float(v.mean()) for k, v in m.items() if k != "has_targets"}
+
+
+def configured_split(
+    inter: Interactions, config: TrainConfig
+) -> tuple[Interactions, Interactions, dict[int, Tasks]]:
+    """:func:`validation_split` with ``config``'s fraction, reveal sizes, minimum, seed and cap (what the
+    trainer and distributed training both use)."""
+    return validation_split(
+        inter,
+        config.val_fraction,
+        config.reveal_sizes,
+        config.min_val_positives,
+        config.seed,
+        config.max_val_users,
+    )
 
 
 def validation_split(

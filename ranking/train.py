@@ -22,7 +22,7 @@ from ranking.baselines import (
     zscore,
 )
 from ranking.config import TrainConfig
-from ranking.evaluation import Tasks, evaluate, metrics_from_scores, objective, validation_split
+from ranking.evaluation import Tasks, configured_split, evaluate, metrics_from_scores, objective
 from ranking.evaluation import tune_blend as _tune_blend
 from ranking.interactions import Interactions, build_interactions
 from ranking.model import SetModel, SetScorer, pca_factors
@@ -163,14 +163,7 @@ def _training_data(
     if emb.shape[0] != len(ids):
         raise ValueError(f"item_emb has {emb.shape[0]} rows for {len(ids)} item ids")
     inter = build_interactions(ratings, ids)
-    fit, val, tasks = validation_split(
-        inter,
-        config.val_fraction,
-        config.reveal_sizes,
-        config.min_val_positives,
-        config.seed,
-        config.max_val_users,
-    )
+    fit, val, tasks = configured_split(inter, config)
     if not tasks or len(next(iter(tasks.values()))) == 0:
         raise ValueError("no validation users with enough positives; lower min_val_positives")
     return _TrainingData(ids, emb, inter, fit, val, tasks)
