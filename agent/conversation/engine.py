@@ -128,8 +128,9 @@ class TurnEngine:
             self.pipeline.reranker = self.resources.reranker()
 
     # -- understand ----------------------------------------------------------------------------------
-    def understand(self, text: str) -> Understanding:
-        """What one message says, read by the deterministic parser, with its conversation act."""
+    def understand(self, text: str, *, llm: bool = True) -> Understanding:
+        """What one message says, read by the deterministic parser, with its conversation act; with
+        ``settings.understanding == "rules+llm"`` (and ``llm``) completed by the LLM's reading."""
         u = parse(
             text,
             self.resolver,
@@ -138,7 +139,7 @@ class TurnEngine:
             max_chars=self.settings.limits.message_chars,
         )
         u = with_act(text[: self.settings.limits.message_chars], u)
-        if self.settings.understanding == "rules+llm":  # the LLM fills what the rules left empty
+        if llm and self.settings.understanding == "rules+llm":  # the LLM fills what the rules left empty
             u = completed(
                 u,
                 text[: self.settings.limits.message_chars],

@@ -22,7 +22,7 @@ class TurnEngine(Protocol):
     @property
     def resources(self) -> Resources: ...
 
-    def understand(self, text: str) -> Understanding: ...
+    def understand(self, text: str, *, llm: bool = True) -> Understanding: ...
 
     def absorb(self, state: SessionState, text: str, *, groups: bool = True) -> Any: ...
 
@@ -41,7 +41,8 @@ def replay(engine: TurnEngine, messages: Sequence[Mapping[str, str]], k: int = 5
         if not content.strip():
             continue
         if msg.get("role") == "assistant":
-            state.show(m.movie_id for m in engine.understand(content).mentions if m.movie_id is not None)
+            said = engine.understand(content, llm=False).mentions  # only the titles it names: no LLM call
+            state.show(m.movie_id for m in said if m.movie_id is not None)
             continue
         u = engine.absorb(state, content, groups=False).understanding
         if u.text.strip():
