@@ -59,6 +59,15 @@ def excluded_tag(tag: str, excluded: Sequence[str]) -> bool:
     )
 
 
+# MovieLens users tag what they disliked too; such a tag is never quoted as a reason
+_PEJORATIVE = frozenset(
+    {
+        *("annoying", "awful", "bad", "boring", "disappointing", "dull", "overrated", "pointless"),
+        *("predictable", "pretentious", "stupid", "terrible", "waste", "worst"),
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Constraints:
     """What the user asked for that an explanation must not contradict."""
@@ -74,7 +83,11 @@ class Constraints:
         )
 
     def admits_tag(self, tag: str) -> bool:
-        """Whether ``tag`` names no excluded genre."""
+        """Whether ``tag`` names no excluded genre and is no complaint ("stupid ending", "boring"): tags are
+        offered as reasons to watch."""
+        low = tag.lower()
+        if _PEJORATIVE.intersection({*low.replace("-", " ").split(), *low.replace("-", "").split()}):
+            return False
         return not excluded_tag(tag, self.excluded_genres)
 
     def decade_ok(self, decade: int) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from agent.explain.claims import Constraints, excluded_tag
+from agent.explain.claims import Constraints
 from agent.explain.explainer import Evidence
 from retrieval.catalogue import Catalogue
 
@@ -50,8 +50,7 @@ class EvidenceBuilder:
         co = self.co_liked(related[0], pick_id) if related else None
         liked_tags = {t for m in related_movies for t in m.tags}
         words = set(text.lower().split())
-        excluded = (constraints or Constraints()).excluded_genres
-        usable = [t for t in pick.tags if not excluded_tag(t, excluded)]
+        usable = [t for t in pick.tags if (constraints or Constraints()).admits_tag(t)]
         reason_tags = tuple(t for t in usable if t in liked_tags or t in words)[:3] or tuple(usable[:2])
         liked_genres = {g for m in related_movies for g in m.genres}
         matched = tuple(g for g in pick.genres if g in liked_genres)

@@ -220,3 +220,10 @@ def test_check_returns_sanitised_text(cat: Catalogue) -> None:
 def test_title_index_is_cached_per_catalogue(cat: Catalogue) -> None:
     assert grounding.title_index(cat) is grounding.title_index(cat)
     assert grounding.title_index(Catalogue(MOVIES)) is not grounding.title_index(cat)
+
+
+def test_complaint_tags_are_never_offered_as_reasons() -> None:
+    c = Constraints(excluded_genres=("Horror",))
+    assert c.admits_tag("thought-provoking") and c.admits_tag("dark comedy")
+    assert not c.admits_tag("stupid ending") and not c.admits_tag("Boring") and not c.admits_tag("over-rated")
+    assert not c.admits_tag("scary")  # names the excluded genre
