@@ -7,7 +7,10 @@ Stages (each prints one JSON line; the last line is a JSON object of all of them
 - ``synth``: ``retrieval.synth`` writes the four CSVs into ``DIR/data`` (skipped when present).
 - ``load``: read ratings.csv and group them by user (:func:`ranking.interactions.build_interactions`).
 - ``rp3``: sparse RP3beta (:func:`ranking.sparse.fit_rp3beta`, top-200 neighbours) on every user.
-- ``set``: one epoch of the set model (``--samples-per-user`` samples per user, global batch 256).
+- ``set``: one epoch of the set model (``--samples-per-user`` samples per user, global batch 256), or only its
+  first ``--set-batches`` batches: then ``samples_per_s`` and ``sample_events_per_s`` (ratings read by the
+  processed samples: liked, disliked and target sets) are measured on those batches and
+  ``projected_epoch_s`` extrapolates to the whole epoch.
 - ``train``: the whole :func:`ranking.train.train` (set model, RP3beta in place of dense EASE, blend
   and text-weight tuning on ``--max-val-users`` validation users; one set model, ``--epochs`` epochs,
   no refit on all users).
@@ -101,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples-per-user", type=int, default=1)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--max-val-users", type=int, default=1000)
+    p.add_argument("--set-batches", type=int, help="set stage: train only this many batches of the epoch")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
@@ -135,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
         stage("rp3", rp3, results)
     if "set" in args.stages:
-        stage("set", lambda: _set_epoch(inter, movies, config, n_ratings), results)
+        stage("set", lambda: _set_epoch(inter, movies, config, n_ratings, args.set_batches), results)
     if "train" in args.stages:
         emb = synthetic_embeddings(movies)
 
@@ -152,28 +156,48 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _set_epoch(
-    inter: Interactions, movies: pd.DataFrame, config: TrainConfig, n_ratings: int
+    inter: Interactions, movies: pd.DataFrame, config: TrainConfig, n_ratings: int, batches: int | None
 ) -> dict[str, Any]:
-    """One epoch of set-model training on every user (what one epoch of :func:`train` costs)."""
+    """One epoch of set-model training on every user (what one epoch of :func:`train` costs), or its first
+    ``batches`` batches."""
     from ranking.baselines import Popularity
     from ranking.model import SetModel, pca_factors
+    from ranking.set_training import batch_loss
 
     content = pca_factors(synthetic_embeddings(movies), config.dim)
     log_pop = Popularity.fit(inter).log_counts
     torch.manual_seed(config.seed)
     model = SetModel(torch.from_numpy(content), torch.from_numpy(log_pop - log_pop.mean()), config.hidden)
     opt = set_model_optimizer(model, config, config.lr)
-    n_samples = len(epoch_samples(inter, config, np.random.default_rng([config.seed, 0])))
-    t0 = time.perf_counter()
-    loss = train_epoch(
-        model, opt, inter, config, torch.device("cpu"), np.random.default_rng([config.seed, 0])
-    )
+    if batches is None:
+        n_samples = len(epoch_samples(inter, config, np.random.default_rng([config.seed, 0])))
+        t0 = time.perf_counter()
+        loss = train_epoch(
+            model, opt, inter, config, torch.device("cpu"), np.random.default_rng([config.seed, 0])
+        )
+        secs = time.perf_counter() - t0
+        return {"events": n_ratings, "samples": n_samples, "samples_per_s": round(n_samples / secs, 1),
+                "loss": loss}  # fmt: skip
+    samples = epoch_samples(inter, config, np.random.default_rng([config.seed, 0]))
+    done = samples[: batches * config.batch_size]
+    t0, losses = time.perf_counter(), []
+    for i in range(0, len(done), config.batch_size):
+        loss_t = batch_loss(model, done[i : i + config.batch_size], config, torch.device("cpu"), False)
+        opt.zero_grad(set_to_none=True)
+        loss_t.backward()
+        opt.step()
+        losses.append(float(loss_t.detach()))
     secs = time.perf_counter() - t0
+    read = sum(len(a) + len(b) + len(c) for a, b, c in done)
     return {
-        "events": n_ratings,
-        "samples": n_samples,
-        "samples_per_s": round(n_samples / secs, 1),
-        "loss": loss,
+        "samples": len(samples),
+        "samples_done": len(done),
+        "batches_done": -(-len(done) // config.batch_size),
+        "train_seconds": round(secs, 2),
+        "samples_per_s": round(len(done) / secs, 1),
+        "sample_events_per_s": round(read / secs, 1),
+        "projected_epoch_s": round(len(samples) * secs / max(len(done), 1), 1),
+        "loss_first_last": [round(losses[0], 4), round(losses[-1], 4)] if losses else [],
     }
 
 
