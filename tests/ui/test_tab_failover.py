@@ -1,6 +1,6 @@
 """A browser tab survives its replica (issue 18, "Replicas that share state"): Chromium through nginx.
 
-The test brings up, on 127.0.0.1: a throwaway PostgreSQL, two replicas of the fast fake agent
+The test brings up, on 127.0.0.1: a throwaway PostgreSQL, three replicas of the fast fake agent
 (``tests/ui/replica_server.py``, real Gradio servers with ``session_store="database"``) and Debian's nginx
 with the config of ``bench/cluster.py``. A headless Chromium opens the page through nginx and then:
 
@@ -8,6 +8,8 @@ with the config of ``bench/cluster.py``. A headless Chromium opens the page thro
   of the turn's ``queue/join``), SIGKILLs that replica and sends another message in the same tab: the
   other replica answers, and the conversation goes on (the liked movie and the excluded genre are still
   chips, no pick is repeated, the earlier transcript is still shown, the turn count goes on);
+- does the same in a signed-in tab that marked a card: the tab stays signed in (its token comes from the
+  browser) and the mark and the likes carry over;
 - forges the tab's conversation id to a signed-in user's: the tab gets the one-line refusal, and the
   stored conversation is unchanged.
 
@@ -23,7 +25,9 @@ from typing import Any
 import pytest
 
 from bench.cluster import Cluster, missing_tools
+from tests.ui.fakes import MOVIES
 from tests.ui.test_browser import browser, card_ids, chips, send  # noqa: F401  (the Chromium fixture)
+from tests.ui.test_identity import sign_in_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,7 +44,7 @@ def cluster() -> Iterator[Cluster]:
         pytest.skip(f"needs Debian packages {missing}: apt-get install -y {' '.join(missing)}")
     with Cluster() as c:
         c.start_postgres()
-        c.start_replicas(2, FAKE, {"REELCHAT_SECRET_KEY": SECRET})
+        c.start_replicas(3, FAKE, {"REELCHAT_SECRET_KEY": SECRET})
         c.wait_replicas(120)
         c.start_nginx()
         yield c
@@ -94,6 +98,37 @@ def test_a_tab_continues_after_its_replica_is_killed(cluster: Cluster, browser: 
     chat = page.locator("#rc-chat").inner_text()
     assert FIRST in chat and "Show me more like that" in chat
     assert chat.index(FIRST) < chat.index("Show me more like that")
+    page.context.close()
+
+
+def test_a_signed_in_tab_continues_after_its_replica_is_killed(
+    cluster: Cluster,
+    browser: Any,  # noqa: F811
+) -> None:
+    from agent.store import FeedbackStore
+    from agent.store.conversations import ConversationStore
+
+    page = open_page(browser, cluster.url)
+    served = Served(page)
+    sign_in_ui(page, "Sam", PASSWORD, new=True)
+    page.wait_for_selector("#rc-note .rc-note:has-text('Hi, sam.')", timeout=30_000)
+    send(page, "I loved Alien (1979)")
+    first_cards = card_ids(page)
+    page.locator("#rc-card-0 .rc-fb-liked").click()
+    page.wait_for_selector("#rc-card-0 .rc-badge-liked")  # the chips came with the same update
+    marked = next(m for m in MOVIES if m.movie_id == first_cards[0])
+    assert f"Liked: {marked.label}" in chips(page)
+    victim = next(r for r in cluster.replicas if r.name == served.names[-1])  # it served the click
+    cluster.kill(victim)
+    send(page, "Show me more like that")
+    assert served.names[-1] != victim.name
+    assert page.locator("#rc-who .rc-who").get_attribute("data-user") == "sam"
+    assert "Liked: Alien (1979)" in chips(page) and f"Liked: {marked.label}" in chips(page)
+    assert not set(card_ids(page)) & set(first_cards)
+    assert "I loved Alien (1979)" in page.locator("#rc-chat").inner_text()
+    with FeedbackStore.open(cluster.db_url) as store:
+        row = ConversationStore(store).load(conversation_id(page))
+    assert row is not None and row.owner == "sam" and row.state["state"]["liked"] == [1214, marked.movie_id]
     page.context.close()
 
 
