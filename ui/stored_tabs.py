@@ -12,6 +12,7 @@ succeeded. A replica that dies therefore loses the event in flight and nothing e
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +108,7 @@ class StoredTabs:
             signed_out = bool(t.token) and t.user_id is None  # the handler says so itself
             return LoadedTab(t, None, EXPIRED if conv_id and not signed_out else "")
         session = agent.resume_session(stored.session_id, t.user_id)
-        restore(session, stored.state)
+        restore(session, copy.deepcopy(stored.state))  # restore() shares lists; a failed turn needs the row
         t.session = session
         apply_extras(t, stored.state.get("tab"))
         refresh_chips(t, agent)

@@ -232,3 +232,46 @@ def test_the_memory_store_keeps_tabs_in_the_replica(store: FeedbackStore) -> Non
     respond = memory.event("rc-input", "submit")
     assert respond.fn.__name__ == "respond"
     assert all(_key(c) != "rc-conversation" for c in (*respond.inputs, *respond.outputs))
+
+
+def test_a_turn_that_fails_or_dies_in_flight_leaves_the_conversation_as_it_was(
+    replicas: tuple[Replica, Replica], store: FeedbackStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.ui.fakes import FakeSession
+
+    a, b = replicas
+    tab = Tab()
+    tab.send(a, "I loved Alien")
+    conv = tab.values["rc-conversation"]
+    before = stored(store, conv)
+    tab.values["rc-input"] = "I loved Jaws"
+    turn = b.event("rc-input", "submit").fn(
+        None, *[tab.values.get(_key(c)) for c in b.event("rc-input", "submit").inputs]
+    )
+    next(turn)  # the turn started on b (the user's message is shown) ...
+    turn.close()  # ... and b died: nothing was saved
+    assert stored(store, conv).version == before.version
+
+    def broken(self: FakeSession, message: str) -> Iterator[Any]:
+        self.state.liked.append(1387)  # half a turn, then a failure
+        raise RuntimeError("the ranker fell over")
+        yield
+
+    monkeypatch.setattr(FakeSession, "stream", broken)
+    failed = tab.send(a, "I loved Jaws")
+    assert "Sorry, something went wrong" in failed["rc-chat"][-1]["content"]
+    row = stored(store, conv)
+    assert row.state["state"] == before.state["state"]  # the conversation as before the failed turn
+    assert len(row.state["tab"]["history"]) == 4  # the transcript shows what happened
+    monkeypatch.undo()
+    after = tab.send(b, "more")
+    assert stored(store, conv).state["state"]["liked"] == [1214] and len(after["rc-chat"]) == 6
+
+
+def test_an_unknown_or_expired_id_starts_a_new_conversation(replicas: tuple[Replica, Replica]) -> None:
+    a, _ = replicas
+    tab = Tab()
+    tab.values["rc-conversation"] = "no-such-conversation"
+    out = tab.send(a, "I loved Alien")
+    assert "expired" in note(out) and out["rc-conversation"] not in ("", "no-such-conversation")
+    assert len(out["rc-chat"]) == 2
