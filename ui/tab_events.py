@@ -21,7 +21,7 @@ import gradio as gr
 from agent.store import StoreError
 from ui.cards import note_html
 from ui.identity import remembered, remembered_token
-from ui.sessions import AgentLoader, SessionNotYours, one_line
+from ui.sessions import AgentLoader, SessionNotYours
 from ui.stored_tabs import LoadedTab, StoredTabs
 from ui.views import PageViews, labels_of
 
@@ -131,7 +131,7 @@ class TabEvents:
         try:
             conv = self.stored.save(agent, loaded)
         except StoreError as err:  # a conflict with another replica, or the database is down
-            t.note = one_line(err)
+            t.note = str(err)  # one line
         else:
             t.note = t.note or loaded.notice
         out = list(result)

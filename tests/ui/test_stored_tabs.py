@@ -275,3 +275,22 @@ def test_an_unknown_or_expired_id_starts_a_new_conversation(replicas: tuple[Repl
     out = tab.send(a, "I loved Alien")
     assert "expired" in note(out) and out["rc-conversation"] not in ("", "no-such-conversation")
     assert len(out["rc-chat"]) == 2
+
+
+def test_two_events_of_one_tab_at_once_the_later_save_is_refused_not_lost(
+    replicas: tuple[Replica, Replica], store: FeedbackStore
+) -> None:
+    a, b = replicas
+    tab = Tab()
+    first = card_ids(tab.send(a, "I loved Alien"))[0]
+    conv = tab.values["rc-conversation"]
+    tab.values["rc-input"] = "no horror"
+    slow = a.event("rc-input", "submit")
+    turn = slow.fn(None, *[tab.values.get(_key(c)) for c in slow.inputs])
+    next(turn)  # a turn runs on a ...
+    tab.fire(b, "rc-fb-disliked", nth=0)  # ... while a card click is saved on b
+    *_, last = list(turn)
+    said = dict(zip([_key(c) for c in slow.outputs], last, strict=True))
+    assert "please send it again" in note(said) and said["rc-conversation"] == SKIP
+    row = stored(store, conv)
+    assert row.state["state"]["disliked"] == [first] and row.state["state"]["genres_excluded"] == []
