@@ -26,13 +26,12 @@ from ui.handlers.status import StatusHandlers
 from ui.layout import EXAMPLES, FEEDBACK_BUTTONS, Page, build_page
 from ui.sessions import AgentFactory, AgentLoader, ApiSessions
 from ui.shared_sessions import ApiSessionStore, StoredApiSessions
+from ui.stored_tabs import StoredTabs
 from ui.style import CSS
+from ui.tab_events import PRIVATE, TabEvents
 
 if TYPE_CHECKING:
     from agent.settings import Settings
-
-#: Every page event stays off the public API; only /sign_in, /sign_out, /chat and /feedback are published.
-PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 
 
 def build_app(
@@ -47,9 +46,10 @@ def build_app(
     """The Blocks app; starts loading the agent in a background thread right away.
 
     ``limits`` sets the queue (turns at once, turns waiting) and how many API conversations are kept.
-    ``session_store="database"`` keeps API conversations in the agent's database, where every replica
-    sees them; ``replica`` names this server in API replies and the ``X-ReelChat-Replica`` header;
-    ``browser_secret`` (shared by replicas) encrypts what the browser remembers (default: random).
+    ``session_store="database"`` keeps the conversations of the API and of browser tabs in the agent's
+    database, where every replica sees them (:mod:`ui.stored_tabs`); ``replica`` names this server in API
+    replies and the ``X-ReelChat-Replica`` header; ``browser_secret`` (shared by replicas) encrypts what
+    the browser remembers (default: random).
     """
     loader = AgentLoader(agent_factory).start()
     sessions: ApiSessionStore = (
@@ -57,6 +57,7 @@ def build_app(
         if session_store == "database"
         else ApiSessions(limits.api_sessions)
     )
+    stored = StoredTabs(sessions) if isinstance(sessions, StoredApiSessions) else None
     with gr.Blocks(title=title, analytics_enabled=False, fill_width=True) as demo:
         tab = gr.State(None)
         api = ApiHandlers(loader, sessions, replica)  # first: the page events get other names
@@ -65,9 +66,13 @@ def build_app(
         gr.api(api.chat, api_name="chat")
         gr.api(api.feedback, api_name="feedback")
         page = build_page(loader, browser_secret)
-        _wire_conversation(page, tab, ConversationHandlers(loader, page.views))
-        _wire_refine(page, tab, RefineHandlers(loader, page.views))
-        _wire_identity(demo, page, tab, IdentityHandlers(loader, page.views))
+        events = TabEvents(
+            loader, page.views, tab, page.chat.conversation, page.identity.stored, stored=stored
+        )
+        conversation = ConversationHandlers(loader, page.views, new_ids=stored is not None)
+        _wire_conversation(page, tab, conversation, events)
+        _wire_refine(page, tab, RefineHandlers(loader, page.views), events)
+        _wire_identity(demo, page, tab, IdentityHandlers(loader, page.views), events)
         _wire_status(demo, page, StatusHandlers(loader))
     demo.queue(default_concurrency_limit=limits.ui_concurrency, max_size=limits.ui_queue_size)
     demo.reelchat_loader = loader  # type: ignore[attr-defined]  # tests wait on it
@@ -75,46 +80,47 @@ def build_app(
     return demo
 
 
-def _wire_conversation(page: Page, tab: gr.State, handlers: ConversationHandlers) -> None:
+def _wire_conversation(page: Page, tab: gr.State, handlers: ConversationHandlers, on: TabEvents) -> None:
     chat = page.chat
     turn_outputs = [chat.msg, tab, *page.views.outputs]
-    chat.msg.submit(handlers.respond, [chat.msg, tab], turn_outputs, **PRIVATE)
-    chat.send.click(handlers.respond, [chat.msg, tab], turn_outputs, **PRIVATE)
+    on.on(chat.msg.submit, handlers.respond, [chat.msg, tab], turn_outputs)
+    on.on(chat.send.click, handlers.respond, [chat.msg, tab], turn_outputs)
     for button, text in zip(chat.examples, EXAMPLES, strict=True):
-        button.click(handlers.example(text), [tab], turn_outputs, **PRIVATE)
+        on.on(button.click, handlers.example(text), [tab], turn_outputs)
     tab_outputs = [tab, *page.views.outputs]
-    chat.new.click(handlers.new_conversation, [tab], tab_outputs, **PRIVATE)
-    page.views.chatbot.clear(handlers.new_conversation, [tab], tab_outputs, **PRIVATE)  # the bin icon
+    on.on(chat.new.click, handlers.new_conversation, [tab], tab_outputs)
+    on.on(page.views.chatbot.clear, handlers.new_conversation, [tab], tab_outputs)  # the bin icon
 
 
-def _wire_refine(page: Page, tab: gr.State, handlers: RefineHandlers) -> None:
+def _wire_refine(page: Page, tab: gr.State, handlers: RefineHandlers, on: TabEvents) -> None:
     tab_outputs = [tab, *page.views.outputs]
     for i, buttons in enumerate(page.card_buttons):
         for button, (signal, _) in zip(buttons, FEEDBACK_BUTTONS, strict=True):
-            button.click(handlers.feedback(i, signal), [tab], tab_outputs, **PRIVATE)
+            on.on(button.click, handlers.feedback(i, signal), [tab], tab_outputs)
     for i, chip in enumerate(page.views.chips):
-        chip.click(handlers.chip(i), [tab], tab_outputs, **PRIVATE)
+        on.on(chip.click, handlers.chip(i), [tab], tab_outputs)
     viewers = page.viewers
     viewer_inputs = [viewers.name, viewers.likes, viewers.dislikes, tab]
-    viewers.add.click(handlers.viewer(False), viewer_inputs, tab_outputs, **PRIVATE)
-    viewers.remove.click(handlers.viewer(True), viewer_inputs, tab_outputs, **PRIVATE)
+    on.on(viewers.add.click, handlers.viewer(False), viewer_inputs, tab_outputs)
+    on.on(viewers.remove.click, handlers.viewer(True), viewer_inputs, tab_outputs)
 
 
-def _wire_identity(demo: gr.Blocks, page: Page, tab: gr.State, handlers: IdentityHandlers) -> None:
+def _wire_identity(
+    demo: gr.Blocks, page: Page, tab: gr.State, handlers: IdentityHandlers, on: TabEvents
+) -> None:
     ident = page.identity
     views = page.views.outputs
     outputs = [tab, ident.who, ident.password, ident.new_password, *views, ident.stored]
     credentials = [ident.name, ident.password, tab]
-    ident.sign_in.click(handlers.sign_in, credentials, outputs, **PRIVATE)
-    ident.password.submit(handlers.sign_in, credentials, outputs, **PRIVATE)
-    ident.sign_up.click(handlers.sign_up, credentials, outputs, **PRIVATE)
-    ident.sign_out.click(handlers.sign_out, [tab], outputs, **PRIVATE)
-    ident.change.click(
-        handlers.change_password, [ident.password, ident.new_password, tab], outputs, **PRIVATE
-    )
-    ident.delete.click(handlers.delete_account, [tab], outputs, **PRIVATE)
-    ident.download.click(handlers.download, [tab], [tab, ident.who, *views, ident.export], **PRIVATE)
-    demo.load(handlers.restore_remembered, [ident.stored, tab], [tab, ident.who, *views], **PRIVATE)
+    on.on(ident.sign_in.click, handlers.sign_in, credentials, outputs)
+    on.on(ident.password.submit, handlers.sign_in, credentials, outputs)
+    on.on(ident.sign_up.click, handlers.sign_up, credentials, outputs)
+    on.on(ident.sign_out.click, handlers.sign_out, [tab], outputs)
+    on.on(ident.change.click, handlers.change_password, [ident.password, ident.new_password, tab], outputs)
+    on.on(ident.delete.click, handlers.delete_account, [tab], outputs)
+    on.on(ident.download.click, handlers.download, [tab], [tab, ident.who, *views, ident.export])
+    restore_outputs = [tab, ident.who, *views]
+    on.on(demo.load, handlers.restore_remembered, [ident.stored, tab], restore_outputs, signed_in=False)
 
 
 def _wire_status(demo: gr.Blocks, page: Page, handlers: StatusHandlers) -> None:

@@ -36,12 +36,14 @@ EMPTY_PICKS = '<div class="rc-empty rc-muted">Your picks will appear here.</div>
 
 @dataclass(frozen=True)
 class ChatControls:
-    """The message box, its Send button, the example prompts and "New conversation"."""
+    """The message box, its Send button, the example prompts, "New conversation", and the id of the
+    tab's stored conversation (hidden; only used with the database session store)."""
 
     msg: gr.Textbox
     send: gr.Button
     examples: list[gr.Button]
     new: gr.Button
+    conversation: gr.Textbox
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,9 @@ def _conversation(ready: bool) -> tuple[gr.Chatbot, ChatControls]:
     with gr.Row(elem_classes="rc-examples"):
         examples = [gr.Button(e, size="sm") for e in EXAMPLES]
     new = gr.Button("↺ New conversation", size="sm", elem_id="rc-new")
-    return chatbot, ChatControls(msg, send, examples, new)
+    # In the page, not in the replica: the browser sends it with every event, so any replica continues it.
+    conversation = gr.Textbox("", visible="hidden", elem_id="rc-conversation", show_label=False)
+    return chatbot, ChatControls(msg, send, examples, new, conversation)
 
 
 def _identity_panel(browser_secret: str | None) -> IdentityControls:

@@ -103,6 +103,7 @@ class TabState:
     note: str = ""
     turns: int = 0  # completed turns, for the page's turn marker
     busy: bool = False
+    turn_failed: bool = False  # the last turn raised: a stored conversation keeps its state from before it
     user_id: str | None = None  # a signed-in user's likes are stored and restored; None is anonymous
     token: str = ""  # the signed-in user's sign-in token ("" when anonymous)
 

@@ -84,7 +84,7 @@ class StoredApiSessions:
             session = agent.resume_session(stored.session_id, owner)
             restore(session, stored.state)
         yield session
-        convs.save(stored, snapshot(session))
+        convs.save(stored, {**stored.state, **snapshot(session)})  # keeps what a tab stored beside it
 
     @contextmanager
     def existing(self, agent: ConversationAgent, session_id: str, owner: str | None = None) -> Iterator[Any]:
@@ -99,4 +99,4 @@ class StoredApiSessions:
         session = agent.resume_session(stored.session_id, owner)
         restore(session, stored.state)
         yield session
-        convs.save(stored, snapshot(session))
+        convs.save(stored, {**stored.state, **snapshot(session)})  # keeps what a tab stored beside it

@@ -14,7 +14,7 @@ import os
 from agent.settings import Settings
 from agent.store import FeedbackStore
 from tests.ui.fakes import FakeAgent
-from ui.app import build_app, launch
+from ui.app import browser_secret, build_app, launch
 
 
 def main() -> None:
@@ -31,6 +31,7 @@ def main() -> None:
         limits=settings.limits,
         session_store=settings.session_store,
         replica=replica,
+        browser_secret=browser_secret(settings),
     )
     print(f"fake replica {replica} (pid {os.getpid()})", flush=True)
     launch(demo, args.host, args.port, block=True)

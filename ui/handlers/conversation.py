@@ -11,8 +11,8 @@ import gradio as gr
 from ui.cards import chat_text
 from ui.handlers.base import TabHandlers, refresh_chips, signed_out_note, tab_of
 from ui.panels import chips_from_query
-from ui.sessions import TabState, one_line
-from ui.views import labels_of
+from ui.sessions import AgentLoader, TabState, one_line
+from ui.views import PageViews, labels_of
 
 if TYPE_CHECKING:
     from agent.app import RecommenderAgent
@@ -21,7 +21,15 @@ log = logging.getLogger(__name__)
 
 
 class ConversationHandlers(TabHandlers):
-    """Handlers of the message box, the example buttons and "New conversation"."""
+    """Handlers of the message box, the example buttons and "New conversation".
+
+    ``new_ids``: "New conversation" always starts a session with a new id (the stored tabs of
+    :mod:`ui.stored_tabs`); otherwise an anonymous tab resets its session in place.
+    """
+
+    def __init__(self, loader: AgentLoader, views: PageViews, *, new_ids: bool = False) -> None:
+        super().__init__(loader, views)
+        self.new_ids = new_ids
 
     def respond(self, message: str, tab: TabState | None) -> Iterator[list[Any]]:
         """Run one turn; yields the cleared message box, the tab state and the views as the reply streams."""
@@ -31,6 +39,7 @@ class ConversationHandlers(TabHandlers):
             yield [gr.Textbox(), t, *self.values(t)]
             return
         t.note = signed_out_note(t, self.loader.agent)
+        t.turn_failed = False
         t.history.append({"role": "user", "content": chat_text(message)})
         t.history.append({"role": "assistant", "content": "…"})
         agent = self.loader.agent
@@ -64,6 +73,7 @@ class ConversationHandlers(TabHandlers):
                     yield ["", t, *self.values(t)]
         except Exception as err:  # shown as one line; details go to the log
             log.exception("chat turn failed")
+            t.turn_failed = True
             t.history[-1]["content"] = chat_text(f"Sorry, something went wrong: {one_line(err)}")
 
     def example(self, text: str) -> Callable[[TabState | None], Iterator[list[Any]]]:
@@ -77,7 +87,7 @@ class ConversationHandlers(TabHandlers):
     def new_conversation(self, tab: TabState | None) -> list[Any]:
         """Start over: a named user keeps their saved likes, an anonymous tab forgets everything."""
         t = tab_of(tab)
-        if t.user_id:  # a named user starts again from their saved likes
+        if t.user_id or self.new_ids:  # a named user starts again from their saved likes
             t.session = None
         elif t.session is not None:
             t.session.reset()
