@@ -52,6 +52,10 @@ def answer(
     st = state or SessionState()
     served = dict(zip(st.last_picks, st.last_served, strict=False))
     kind = aspect(question)
+    if kind == "length":
+        return _no_length([catalogue.get(m) for m in movie_ids])
+    if len(movie_ids) > 1 and (best := _superlative(question, [catalogue.get(m) for m in movie_ids])):
+        return best
     parts = []
     for mid in movie_ids[:3]:
         movie = catalogue.get(mid)
@@ -63,6 +67,44 @@ def answer(
         else:
             parts.append(_fact(movie, kind))
     return "\n\n".join(parts)
+
+
+def _no_length(movies: Sequence[Movie]) -> str:
+    names = ", ".join(m.label for m in movies[:5])
+    return (
+        f"I don't hold running times, so I can't say how long {names} {'is' if len(movies) == 1 else 'are'}."
+    )
+
+
+_MOST = (  # (superlative, the fact it compares, the largest value wins, how the answer says it)
+    (re.compile(r"\b(?:oldest|earliest)\b", re.I), "year", False, "oldest"),
+    (re.compile(r"\b(?:newest|latest|most recent)\b", re.I), "year", True, "newest"),
+    (re.compile(r"\b(?:best|highest[- ]rated|top[- ]rated)\b", re.I), "rating", True, "best rated"),
+    (re.compile(r"\b(?:worst|lowest[- ]rated)\b", re.I), "rating", False, "lowest rated"),
+)
+
+
+def _superlative(question: str, movies: Sequence[Movie]) -> str | None:
+    """Answers "which of those is the oldest / newest / best rated?" over ``movies`` from facts we hold."""
+    for pattern, fact, largest, said in _MOST:
+        if not pattern.search(question):
+            continue
+        if fact == "year":
+            held = [(float(m.year), m, m.label) for m in movies if m.year]
+        else:
+            held = [
+                (float(m.rating_mean), m, f"{m.label}, {m.rating_mean:.1f} out of 5 on MovieLens")
+                for m in movies
+                if m.rating_mean is not None and m.rating_count
+            ]
+        if not held:
+            return f"I don't hold the {'release years' if fact == 'year' else 'ratings'} of those movies."
+        value = (max if largest else min)(v for v, _, _ in held)
+        top = [text for v, _, text in held if v == value]
+        others = [text for v, _, text in held if v != value]
+        line = f"Of those, the {said} is {' and '.join(top)}."
+        return line + (f" The others: {'; '.join(others)}." if others else "")
+    return None
 
 
 def _feeling(question: str) -> str | None:

@@ -27,11 +27,15 @@ def _phrase(pattern: str) -> re.Pattern[str]:
 #: Which fact a question asks for, by its wording; first match wins, "about" is the catch-all summary.
 ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("why", _phrase(r"why|how come|what made you|reason")),
+    ("length", _phrase(r"how long|run ?time|running time|length|shortest|longest|duration|"
+                       r"(?:minutes|hours?) long")),
     ("directors", _phrase(r"direct(?:ed|or|s)?|who made|filmmaker")),
     ("stars", _phrase(r"who(?:'s| is| are)? (?:in|starring|stars)|cast|actors?|actress(?:es)?|"
                       r"star(?:s|ring)?|who plays|acts? in|acted in|lead")),
-    ("year", _phrase(r"what year|which year|when (?:was|did|is)|how old|release[sd]?|come out|came out")),
-    ("rating", _phrase(r"rating|rated|score|any good|is it good|well liked|reviews?|how good")),
+    ("year", _phrase(r"what year|which year|when (?:was|did|is)|how old|release[sd]?|come out|came out|"
+                     r"oldest|newest|latest|earliest|most recent")),
+    ("rating", _phrase(r"rating|rated|score|any good|is it good|well liked|reviews?|how good|"
+                       r"(?:the )?best(?: one)?|(?:the )?worst(?: one)?")),
     ("genres", _phrase(r"genres?|what kind|what sort|what type|scary|funny|romantic|violent|sad|"
                        r"(?:is|was) (?:it|that|this) (?:a |an )?\w+ (?:movie|film)|"
                        r"for kids|kid[- ]friendly|family[- ]friendly|animated|gory|dark|creepy|action")),
@@ -48,7 +52,7 @@ _REQUEST = _phrase(
 )
 _SUBJECT = _phrase(
     rf"(?:the )?(?:{lx.ORDINAL_RE})(?: one| movie| film| pick)?|#\s?\d|number \d|no\. ?\d|it|that|this|"
-    r"that one|this one|those|them|they|its"
+    r"that one|this one|those|these|them|they|its"
 )
 _CHITCHAT = _phrase(
     r"(?:i'?ll |i will |i'?m |i am )?(?:have to |make sure to |gonna |going to |definitely |go )*"
@@ -78,6 +82,8 @@ _ORDINAL_TARGET = _phrase(
     r"(?:#|number |no\. ?|option |pick )\s?(?P<n>\d{1,2})"
 )
 _PRONOUN_TARGET = _phrase(r"it|that|this|that one|this one|its")
+_COMPARE = _phrase(r"which (?:one )?of (?:those|these|them|the (?:picks|movies|films|ones))")
+_PLURAL_TARGET = _phrase(r"those|these|them|they|which of|any of|all of|each of")
 
 
 def _strip_titles(text: str, u: Understanding) -> str:
@@ -144,6 +150,8 @@ def _is_question(text: str, u: Understanding) -> bool:
     rest = _strip_titles(text, u)
     if _states_taste(text, u) or _states_genre_taste(text, u):
         return False
+    if _COMPARE.search(rest) and aspect(rest) != "about":  # "which of them is the newest?" (not "newer")
+        return True
     if u.critiques or u.k is not None or u.clear_years:
         return False
     if _REQUEST.search(rest) or (u.year_min is not None and not u.mentions):
@@ -175,13 +183,15 @@ def _is_chitchat(text: str, u: Understanding) -> bool:
 def targets(text: str, u: Understanding, last_picks: Sequence[int], focus: int | None = None) -> list[int]:
     """The movies a question is about: named titles, then positions among ``last_picks`` ("the second
     one", "#3"); a pronoun ("it", "that one") means ``focus`` (the movie last asked about), else the only
-    or first pick."""
+    or first pick; a plural ("those", "which of them") means every last pick."""
     out = [m.movie_id for m in u.mentions if m.movie_id is not None]
     rest = _strip_titles(text, u)
     for m in _ORDINAL_TARGET.finditer(rest):
         idx = lx.ORDINALS[m.group("o").lower()] if m.group("o") else int(m.group("n")) - 1
         if last_picks and -len(last_picks) <= idx < len(last_picks) and last_picks[idx] not in out:
             out.append(last_picks[idx])
+    if not out and _PLURAL_TARGET.search(rest):  # "which of those is the oldest?": every last pick
+        return list(last_picks)
     if not out and _PRONOUN_TARGET.search(rest):
         if focus is not None:
             out.append(focus)
