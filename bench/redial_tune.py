@@ -187,6 +187,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--recipe", default="tune+train+sim", choices=sorted(RECIPES), help="the recipe --write uses"
     )
+    ap.add_argument("--recipes", nargs="+", choices=sorted(RECIPES), help="fit only these (default: all)")
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--rows", type=Path, help="pickle of the recorded rows: read when present, else written")
     ap.add_argument("--sim-users", type=int, default=200, help="simulated tuning users (0: none)")
@@ -268,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name, recipe in RECIPES.items():
         if (recipe.train and not train) or (recipe.sim and not sim[0]):
+            continue
+        if args.recipes and name not in args.recipes and name != args.recipe:
             continue
         results[name] = cross_fit(recipe, tune, sim, packs, len(FEATURES))
         print(f"{name}: l2 {results[name]['l2']:g}  {json.dumps(results[name]['redial'])}", flush=True)
