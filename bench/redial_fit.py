@@ -118,6 +118,8 @@ RECIPES = {
         Recipe("tune+train+sim", train=1.0, sim=0.5),
         Recipe("tune+train/2+sim", train=0.5, sim=0.5),
         Recipe("tune+train*2+sim", train=2.0, sim=0.5),
+        Recipe("tune+train+sim*2", train=1.0, sim=1.0),
+        Recipe("tune+train/2+sim*1.5", train=0.5, sim=0.75),
     )
 }
 

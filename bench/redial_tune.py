@@ -184,9 +184,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--write", type=Path, help="write the chosen recipe's weights here (agent/prior/blend.json)"
     )
-    ap.add_argument(
-        "--recipe", default="tune+train+sim", choices=sorted(RECIPES), help="the recipe --write uses"
-    )
+    ap.add_argument("--recipe", default="tune+sim", choices=sorted(RECIPES), help="the recipe --write uses")
     ap.add_argument("--recipes", nargs="+", choices=sorted(RECIPES), help="fit only these (default: all)")
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--rows", type=Path, help="pickle of the recorded rows: read when present, else written")
@@ -282,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"rows: {json.dumps(counts)}; {time.perf_counter() - t0:.0f} s")
     if args.write:
+        if args.recipe not in results:
+            print(f"recipe {args.recipe} needs rows this run lacks (--train-examples, --sim-users)")
+            return 2
         chosen = results[args.recipe]
         w = final_fit(RECIPES[args.recipe], chosen["l2"], packs, len(FEATURES))
         weights = {f: round(float(v), 4) for f, v in zip(FEATURES, w, strict=True)}

@@ -3,10 +3,8 @@
 Features mix what the user said (CF score of their liked movies, similarity to their own words and to the
 liked movies), what people recommend in conversations (the ReDial prior: recommendation counts and
 co-occurrence with the movies named so far) and facts about the movie (MovieLens popularity, mean rating,
-release period). The weights are fitted listwise by ``bench/redial_tune.py`` on the ReDial dev *tune half*
-(2-fold inside it, each fold's prior counted on the other fold), replayed recommender turns of the ReDial
-train dialogues (their prior never counts their own dialogue) and simulated MovieLens users, and shipped in
-``agent/prior/blend.json``.
+release period). The weights are fitted listwise on the ReDial dev *tune half* by ``bench/redial_tune.py``
+(2-fold inside it, each fold's prior counted on the other fold) and shipped in ``agent/prior/blend.json``.
 """
 
 from __future__ import annotations
