@@ -1,19 +1,27 @@
-"""Fit the conversational blend's feature weights on dev data only: the ReDial tune half and simulated users.
+"""Fit the conversational blend's feature weights: the ReDial tune half, train dialogues, simulated users.
 
-    python bench/redial_tune.py [--turns FILE] [--sim-users N] [--write agent/prior/blend.json] [--json FILE]
+    python bench/redial_tune.py [--train-examples N] [--sim-users N] [--recipe NAME]
+                                [--rows FILE] [--write agent/prior/blend.json] [--json FILE]
 
-Two sources of (turn, target) examples, each candidate a feature row (``agent.prior.blend.FEATURES``):
+Three sources of (turn, target) examples, each candidate a feature row (``agent.prior.blend.FEATURES``):
 
-* ReDial: the tune half is split in two folds by dialogue; each fold's turns are replayed through the agent
-  with a conversational prior counted on the *other* fold, plus the co-occurrence of the ReDial train
+* ReDial tune half, split in two folds by dialogue; each fold's turns are replayed through the agent with
+  a conversational prior counted on the *other* fold, plus the co-occurrence of the ReDial train
   dialogues (``redial-train/``, unless ``--no-train``). The report half is never read.
+* ReDial train dialogues (``--train-examples N``): a seeded sample of N of their recommender turns,
+  replayed like the evaluation's (``retrieval.dialogue_training.replay_turns``: the chat before the turn;
+  targets the mapped movies it names that the dialogue had not named). The train dialogues are split in
+  ``TRAIN_FOLDS`` folds; a turn's prior is one tune fold plus the *other* train folds' co-occurrence, so
+  no example sees its own dialogue in the prior.
 * Simulated MovieLens users (``agent.evaluation.simulate``) drawn from *tuning users*: neither the
   simulator's held-out evaluation users nor users the reranker used here was trained on (a reranker is
   trained without both, cached under ``cache_dir/eval-tune``). Every turn of each episode is recorded.
 
-A linear model is fitted listwise (softmax over a turn's candidates, simulated users at half ReDial's weight,
-L2-regularised): cross-fitted (fit on one fold, score the other) for the figures printed here, then on
-everything for the shipped weights.
+Every recipe (``bench/redial_fit.RECIPES``: which sources, at which share of the loss) is fitted listwise
+(softmax over a turn's candidates, L2-regularised) and cross-fitted: fitted on one tune fold (+ the train
+turns, + the other half of the simulated users) and scored on the other tune fold. ``--write`` refits the
+chosen recipe on everything and writes the weights. ``--rows FILE`` keeps the recorded rows (pickle) so a
+second run only fits.
 """
 
 from __future__ import annotations
@@ -22,21 +30,30 @@ import argparse
 import hashlib
 import json
 import os
+import pickle
+import random
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.append(str(Path(__file__).resolve().parent))  # after the repo root: bench/agent.py is no package
 
-L2 = (0.0, 1e-3, 1e-2, 1e-1)
+from redial_fit import RECIPES, cross_fit, final_fit, make_packs, recall, table
+
+__all__ = ["collect", "fold_of", "recall"]
+TRAIN_FOLDS = 10
 
 
 def fold_of(dialog_id: str) -> int:
     return hashlib.sha256(f"fold:{dialog_id}".encode()).digest()[0] & 1
+
+
+def train_fold(dialog_id: str, k: int = TRAIN_FOLDS) -> int:
+    return int.from_bytes(hashlib.sha256(f"train-fold:{dialog_id}".encode()).digest()[:4], "big") % k
 
 
 def _recorder(app: Any, prior: Any) -> Any:
@@ -57,77 +74,63 @@ def _recorder(app: Any, prior: Any) -> Any:
     return rec
 
 
-def collect(app: Any, turns: list, mapper: Any, prior: Any) -> list[dict[str, Any]]:
-    """Per turn: candidate ids, feature rows and which candidates are targets (plus the missed count)."""
+def as_replay(turn: Any, mapper: Any) -> Any:
+    """A dev turn as a ``ReplayTurn`` (targets: mapped rec titles not mentioned in the context)."""
+    from retrieval.dialogue_training import ReplayTurn
     from retrieval.redial import mentioned_ids
 
+    mentioned = mentioned_ids(turn, mapper)
+    targets = {m for r in set(turn.rec) if (m := mapper.map(r)) is not None} - mentioned
+    return ReplayTurn(turn.dialog_id, tuple(turn.messages), mentioned, frozenset(targets))
+
+
+def collect(app: Any, turns: list, mapper: Any, prior: Any) -> list[dict[str, Any]]:
+    """Per ReDial turn: candidate ids, feature rows, which candidates are targets (and the target count)."""
+    return collect_examples(app, [as_replay(t, mapper) for t in turns], prior)
+
+
+def collect_examples(app: Any, examples: list, prior: Any) -> list[dict[str, Any]]:
+    """Replay each example (a ``ReplayTurn``) through ``app`` with ``prior``; record its candidates' rows."""
     rec = _recorder(app, prior)
     rows = []
-    for t in turns:
-        mentioned = mentioned_ids(t, mapper)
-        targets = {m for r in set(t.rec) if (m := mapper.map(r)) is not None} - mentioned
-        if not targets:
+    for ex in examples:
+        if not ex.targets:
             continue
         rec.last = None
-        app.recommend(t.messages, k=50)
+        app.recommend(list(ex.messages), k=50)
         if rec.last is None:
-            rows.append({"ids": np.zeros(0, np.int64), "x": None, "y": np.zeros(0, bool), "n": len(targets)})
+            rows.append(
+                {"ids": np.zeros(0, np.int64), "x": None, "y": np.zeros(0, bool), "n": len(ex.targets)}
+            )
             continue
         ids, x = rec.last
-        keep = np.array([int(m) not in mentioned for m in ids], dtype=bool)
-        ids, x = ids[keep], x[keep]
-        rows.append({"ids": ids, "x": x, "y": np.isin(ids, list(targets)), "n": len(targets)})
+        keep = np.array([int(m) not in ex.mentioned for m in ids], dtype=bool)
+        ids, x = ids[keep], x[keep].astype(np.float32)
+        rows.append({"ids": ids, "x": x, "y": np.isin(ids, list(ex.targets)), "n": len(ex.targets)})
     return rows
 
 
-def fit(sources: list[list[dict[str, Any]]], l2: float, share: Sequence[float] | None = None) -> np.ndarray:
-    """Listwise softmax fit of linear weights (LBFGS); source ``i``'s mean loss counts ``share[i]``."""
-    import torch
+def train_rows(
+    app: Any, train: tuple, train_dir: Path, mapper: Any, tune_folds: dict[int, list], n: int
+) -> list[dict[str, Any]]:
+    """Feature rows of ``n`` sampled recommender turns of the train dialogues, each fold's prior from a
+    tune fold plus the other train folds (see the module docstring)."""
+    from agent.prior.conversational import ConversationPrior
+    from retrieval.dialogue_training import replay_turns
+    from retrieval.redial import load_movie_names
 
-    groups = []
-    share = share or [1.0] * len(sources)
-    for rows, weight in zip(sources, share, strict=True):
-        data = [(torch.from_numpy(r["x"]), torch.from_numpy(r["y"])) for r in rows if r["x"] is not None]
-        data = [(x, y) for x, y in data if bool(y.any())]
-        if data:
-            groups.append((data, sum(int(y.sum()) for _, y in data) / weight))
-    n_feat = groups[0][0][0][0].shape[1]
-    w = torch.zeros(n_feat, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([w], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = l2 * (w**2).sum()
-        for data, pairs in groups:
-            loss = loss + sum(-torch.log_softmax(x @ w, 0)[y].sum() for x, y in data) / pairs
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    return w.detach().numpy()
-
-
-def recall(
-    rows: list[dict[str, Any]], w: np.ndarray, ks: tuple[int, ...] = (1, 5, 10, 50)
-) -> dict[str, float]:
-    """Pair recall@k (targets outside the candidate pool count as misses) and turn recall@k."""
-    hits = dict.fromkeys(ks, 0)
-    turn = dict.fromkeys(ks, 0.0)
-    pairs = sum(r["n"] for r in rows)
-    for r in rows:
-        if r["x"] is None or not len(r["ids"]):
-            continue
-        s = r["x"] @ w
-        order = np.lexsort((r["ids"], -s))
-        y = r["y"][order]
-        for k in ks:
-            h = int(y[:k].sum())
-            hits[k] += h
-            turn[k] += h / r["n"]
-    out = {f"pair_recall@{k}": hits[k] / pairs for k in ks}
-    out.update({f"turn_recall@{k}": turn[k] / len(rows) for k in ks})
-    out["pool_recall"] = sum(int(r["y"].sum()) for r in rows) / pairs
-    return out
+    dialogues, mapping = train
+    turns = replay_turns(dialogues, mapping, load_movie_names(train_dir / "movies_with_mentions.csv"))
+    print(f"train dialogues: {len(turns)} replay turns; {min(n, len(turns))} sampled", flush=True)
+    turns = random.Random(0).sample(turns, min(n, len(turns)))
+    rows: list[dict[str, Any]] = []
+    for g in range(TRAIN_FOLDS):
+        mine = [t for t in turns if train_fold(t.dialog_id) == g]
+        others = [d for d in dialogues if train_fold(d.conversation_id) != g]
+        prior = ConversationPrior.from_turns(tune_folds[g % 2], mapper).with_train(others, mapping)
+        rows += collect_examples(app, mine, prior)
+        print(f"train fold {g}: {len(mine)} turns, {len(rows)} rows so far", flush=True)
+    return rows
 
 
 def simulated_rows(app: Any, users: list, prior: Any) -> list[dict[str, Any]]:
@@ -145,7 +148,15 @@ def simulated_rows(app: Any, users: list, prior: Any) -> list[dict[str, Any]]:
             reply = session.send(msg)
             if rec.last is not None:
                 ids, x = rec.last
-                rows.append({"ids": ids, "x": x, "y": ids == user.target, "n": 1, "user": user.user_id})
+                rows.append(
+                    {
+                        "ids": ids,
+                        "x": x.astype(np.float32),
+                        "y": ids == user.target,
+                        "n": 1,
+                        "user": user.user_id,
+                    }
+                )
             top = [r.movie_id for r in reply.recommendations][:5]
             if user.target in top or turn == MAX_TURNS:
                 break
@@ -167,35 +178,39 @@ def tuning_users(app: Any, n: int, seed: int = 1) -> tuple[list, list[int]]:
     return users, [int(u) for u in np.concatenate([held, tune_users])]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--turns", type=Path)
+    ap.add_argument(
+        "--write", type=Path, help="write the chosen recipe's weights here (agent/prior/blend.json)"
+    )
+    ap.add_argument("--recipe", default="tune+sim", choices=sorted(RECIPES), help="the recipe --write uses")
+    ap.add_argument("--recipes", nargs="+", choices=sorted(RECIPES), help="fit only these (default: all)")
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--rows", type=Path, help="pickle of the recorded rows: read when present, else written")
+    ap.add_argument("--sim-users", type=int, default=200, help="simulated tuning users (0: none)")
+    ap.add_argument("--train-examples", type=int, default=0, help="sampled train-dialogue turns (0: none)")
+    ap.add_argument(
+        "--no-train", action="store_true", help="leave the ReDial train dialogues out of the prior"
+    )
+    ap.add_argument("--n-cf", type=int)
+    ap.add_argument("--n-prior", type=int)
+    ap.add_argument("--n-related", type=int)
+    return ap.parse_args(argv)
+
+
+def record(args: argparse.Namespace) -> dict[str, Any]:
+    """Load the agent and record the rows of every source (see the module docstring)."""
     os.environ.setdefault("REELCHAT_LLM", "none")
     from agent.app import RecommenderAgent
-    from agent.prior.blend import FEATURES, BlendWeights
     from agent.prior.conversational import ConversationPrior
     from agent.resources import locate_redial_train
     from agent.settings import PipelineConfig, Settings
     from retrieval.redial import TitleMapper, load_train_folder, load_turns
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--turns", type=Path)
-    ap.add_argument("--write", type=Path, help="write the fitted weights here (agent/prior/blend.json)")
-    ap.add_argument("--json", type=Path, help="write the figures here")
-    ap.add_argument("--sim-users", type=int, default=200, help="simulated tuning users (0: ReDial only)")
-    ap.add_argument(
-        "--sim-share",
-        type=float,
-        default=0.5,
-        help="weight of the simulated users' loss against ReDial's (ReDial conversations come first)",
-    )
-    ap.add_argument("--no-train", action="store_true", help="leave the ReDial train dialogues out")
-    ap.add_argument("--n-cf", type=int)
-    ap.add_argument("--n-prior", type=int)
-    ap.add_argument("--n-related", type=int)
-    args = ap.parse_args(argv)
     knobs = {k: getattr(args, k) for k in ("n_cf", "n_prior", "n_related") if getattr(args, k) is not None}
     settings = Settings(llm="none", prior="none", pipeline=PipelineConfig(diversity=0.0, **knobs))
     turns_path = args.turns or Path(settings.data_dir or ".") / "redial-ievalm" / "dev_turns.jsonl"
-    t0 = time.perf_counter()
     app = RecommenderAgent.load(settings, progress=False)
     mapper = TitleMapper.from_path(app.catalogue, turns_path.parent / "id2info.json")
     tune = [t for t in load_turns(turns_path) if t.half == "tune"]
@@ -207,9 +222,14 @@ def main(argv: list[str] | None = None) -> int:
         prior = ConversationPrior.from_turns(turns, mapper)
         return prior.with_train(*train) if train else prior
 
-    rows = {}
-    for f in (0, 1):
-        rows[f] = collect(app, folds[f], mapper, prior_of(folds[1 - f]))
+    t0 = time.perf_counter()
+    rows = {f: collect(app, folds[f], mapper, prior_of(folds[1 - f])) for f in (0, 1)}
+    print(f"tune half: {sum(map(len, rows.values()))} rows in {time.perf_counter() - t0:.0f} s", flush=True)
+    extra: list[dict[str, Any]] = []
+    if args.train_examples and train is not None and train_dir is not None:
+        t0 = time.perf_counter()
+        extra = train_rows(app, train, train_dir, mapper, folds, args.train_examples)
+        print(f"train turns: {len(extra)} rows in {time.perf_counter() - t0:.0f} s", flush=True)
     sim: dict[int, list[dict[str, Any]]] = {0: [], 1: []}
     if args.sim_users:
         from agent.evaluation.simulate import holdout_app
@@ -218,56 +238,73 @@ def main(argv: list[str] | None = None) -> int:
         tuner = holdout_app(app, excluded, progress=True, name="eval-tune")
         pipe = tuner.engine.pipeline  # the simulator's users see the default diversity
         pipe.config = pipe.config.model_copy(update={"diversity": PipelineConfig().diversity})
-        prior = prior_of(tune)
-        for r in simulated_rows(tuner, users, prior):
+        for r in simulated_rows(tuner, users, prior_of(tune)):
             sim[r["user"] % 2].append(r)
-    share = [1.0, args.sim_share]
+    meta = {"knobs": knobs, "train_examples": args.train_examples, "sim_users": args.sim_users}
+    return {"tune": rows, "train": extra, "sim": sim, "meta": meta, "prior_train": train is not None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    t0 = time.perf_counter()
+    if args.rows and args.rows.is_file():
+        data = pickle.loads(args.rows.read_bytes())
+        print(f"rows from {args.rows}: {json.dumps(data['meta'])}")
+    else:
+        data = record(args)
+        if args.rows:
+            args.rows.write_bytes(pickle.dumps(data, protocol=5))
+    from agent.prior.blend import FEATURES, BlendWeights
+
+    tune, train, sim = data["tune"], data["train"], data["sim"]
+    packs = make_packs(tune, train, sim)
     shipped = BlendWeights.load().vector
-    result: dict[str, Any] = {"turns": {f: len(rows[f]) for f in rows}, "features": list(FEATURES)}
-    result["sim_turns"] = {f: len(sim[f]) for f in sim}
-    result["shipped"] = {f"fold{f}": recall(rows[f], shipped) for f in rows}
-    result["shipped_sim"] = {f"fold{f}": recall(sim[f], shipped) for f in sim if sim[f]}
-    best_l2, best = None, -1.0
-    for l2 in L2:
-        ws = {f: fit([rows[1 - f], sim[1 - f]], l2, share) for f in (0, 1)}
-        cross = {f"fold{f}": recall(rows[f], ws[f]) for f in (0, 1)}
-        cross_sim = {f"fold{f}": recall(sim[f], ws[f]) for f in (0, 1) if sim[f]}
-        score = float(np.mean([c["pair_recall@10"] + c["pair_recall@50"] for c in cross.values()]))
-        if cross_sim:
-            score += float(np.mean([c["pair_recall@5"] + c["pair_recall@50"] for c in cross_sim.values()]))
-        result[f"l2={l2:g}"] = cross
-        result[f"l2={l2:g} sim"] = cross_sim
-        print(f"l2={l2:<6g} cross-fitted: " + json.dumps({"redial": cross, "sim": cross_sim}))
-        if score > best:
-            best_l2, best = l2, score
-    assert best_l2 is not None
-    w = fit([rows[0] + rows[1], sim[0] + sim[1]], best_l2, share)
-    result["chosen_l2"] = best_l2
-    result["weights"] = {f: round(float(v), 4) for f, v in zip(FEATURES, w, strict=True)}
-    result["seconds"] = round(time.perf_counter() - t0, 1)
-    print(f"chosen l2 {best_l2:g}; weights: " + json.dumps(result["weights"]))
-    _table(result)
+    results: dict[str, Any] = {
+        "shipped": {
+            "redial": _mean({f: recall(tune[f], shipped) for f in (0, 1)}),
+            "sim": _mean({f: recall(sim[f], shipped) for f in (0, 1) if sim[f]}),
+        }
+    }
+    for name, recipe in RECIPES.items():
+        if (recipe.train and not train) or (recipe.sim and not sim[0]):
+            continue
+        if args.recipes and name not in args.recipes and name != args.recipe:
+            continue
+        results[name] = cross_fit(recipe, tune, sim, packs, len(FEATURES))
+        print(f"{name}: l2 {results[name]['l2']:g}  {json.dumps(results[name]['redial'])}", flush=True)
+    print(table(results))
+    counts = {
+        "tune": {f: len(tune[f]) for f in tune},
+        "train": len(train),
+        "sim": {f: len(sim[f]) for f in sim},
+    }
+    print(f"rows: {json.dumps(counts)}; {time.perf_counter() - t0:.0f} s")
     if args.write:
+        if args.recipe not in results:
+            print(f"recipe {args.recipe} needs rows this run lacks (--train-examples, --sim-users)")
+            return 2
+        chosen = results[args.recipe]
+        w = final_fit(RECIPES[args.recipe], chosen["l2"], packs, len(FEATURES))
+        weights = {f: round(float(v), 4) for f, v in zip(FEATURES, w, strict=True)}
+        chosen["weights"] = weights
         note = (
-            f"fitted by bench/redial_tune.py on the ReDial dev tune half and {args.sim_users} simulated"
-            f" tuning users (l2 {best_l2:g}, simulated share {args.sim_share:g});"
-            f" train dialogues' co-occurrence {'left out' if train is None else 'in the prior'}"
+            f"fitted by bench/redial_tune.py, recipe {args.recipe}: the ReDial dev tune half"
+            f" ({counts['tune'][0] + counts['tune'][1]} turns), {counts['train']} sampled train turns"
+            f" (share {chosen['recipe']['train']:g}) and {data['meta']['sim_users']} simulated tuning users"
+            f" (share {chosen['recipe']['sim']:g}); l2 {chosen['l2']:g}; train dialogues' co-occurrence"
+            f" {'in the prior' if data['prior_train'] else 'left out'}"
         )
-        args.write.write_text(json.dumps({"weights": result["weights"], "note": note}, indent=1) + "\n")
+        args.write.write_text(json.dumps({"weights": weights, "note": note}, indent=1) + "\n")
+        print(f"wrote {args.write}: {note}")
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        args.json.write_text(json.dumps({"counts": counts, "meta": data["meta"], **results}, indent=2))
     return 0
 
 
-def _table(result: dict[str, Any]) -> None:
-    print(f"{'weights':20s} {'fold':5s} {'R@1':>6s} {'R@5':>6s} {'R@10':>6s} {'R@50':>6s} {'pool':>6s}")
-    chosen = f"l2={result['chosen_l2']:g}"
-    for name in ["shipped", chosen, "shipped_sim", f"{chosen} sim"]:
-        for fold, m in result.get(name, {}).items():
-            print(
-                f"{name:20s} {fold:5s} {m['pair_recall@1']:6.3f} {m['pair_recall@5']:6.3f} "
-                f"{m['pair_recall@10']:6.3f} {m['pair_recall@50']:6.3f} {m['pool_recall']:6.3f}"
-            )
+def _mean(figures: dict[int, dict[str, float]]) -> dict[str, float]:
+    from redial_fit import mean_folds
+
+    return mean_folds({str(f): v for f, v in figures.items()})
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,15 @@ Pair = tuple[str, int]  # (context text, catalogue movie id)
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
 
+def _walk(
+    dialogue: TrainDialogue, mapping: TrainMapping, names: Mapping[str, str] | None
+) -> Iterator[tuple[str, str, list[int]]]:
+    """Per message: (role, text with mentions written as titles, the mapped catalogue ids it names)."""
+    for m in dialogue.messages:
+        ids = [mid for rid in m.movie_ids if (mid := mapping.ids.get(rid)) is not None]
+        yield m.role, render_mentions(m.text, names or {}, dialogue.movie_mentions), ids
+
+
 def training_pairs(
     dialogues: Sequence[TrainDialogue],
     mapping: TrainMapping,
@@ -62,15 +71,48 @@ def training_pairs(
     for d in dialogues:
         seen: set[int] = set()
         history: list[dict[str, str]] = []
-        for m in d.messages:
-            ids = [mid for rid in m.movie_ids if (mid := mapping.ids.get(rid)) is not None]
-            if m.role == "recommender" and history:
+        for role, text, ids in _walk(d, mapping, names):
+            if role == "recommender" and history:
                 ctx = context_text(history, n_messages)
                 pairs.extend((ctx, mid) for mid in dict.fromkeys(ids) if mid not in seen)
             seen.update(ids)
-            text = render_mentions(m.text, names or {}, d.movie_mentions)
-            history.append({"role": m.role, "content": text})
+            history.append({"role": role, "content": text})
     return pairs
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayTurn:
+    """A recommender turn replayed like the evaluation's: the chat before it, the movies named so far and
+    the ones it newly suggests (the dedup rule: a movie named earlier is never a target)."""
+
+    dialog_id: str
+    messages: tuple[Mapping[str, str], ...]  # user / assistant, consecutive messages of one sender merged
+    mentioned: frozenset[int]
+    targets: frozenset[int]
+
+
+def replay_turns(
+    dialogues: Sequence[TrainDialogue], mapping: TrainMapping, names: Mapping[str, str] | None = None
+) -> list[ReplayTurn]:
+    """Every recommender turn of the dialogues that follows some chat and suggests a mapped movie not named
+    before. As in the iEvalM turns, consecutive messages of one sender form one utterance."""
+    out: list[ReplayTurn] = []
+    for d in dialogues:
+        merged: list[tuple[str, str, list[int]]] = []
+        for role, text, ids in _walk(d, mapping, names):
+            if merged and merged[-1][0] == role:
+                merged[-1] = (role, f"{merged[-1][1]} {text}".strip(), merged[-1][2] + ids)
+            else:
+                merged.append((role, text, ids))
+        seen: set[int] = set()
+        history: list[dict[str, str]] = []
+        for role, text, ids in merged:
+            new = frozenset(ids) - seen
+            if role == "recommender" and history and new:
+                out.append(ReplayTurn(d.conversation_id, tuple(history), frozenset(seen), new))
+            seen.update(ids)
+            history.append({"role": "assistant" if role == "recommender" else "user", "content": text})
+    return out
 
 
 def data_digest(pairs: Sequence[Pair]) -> str:
