@@ -32,10 +32,8 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("directors", _phrase(r"direct(?:ed|or|s)?|who made|filmmaker")),
     ("stars", _phrase(r"who(?:'s| is| are)? (?:in|starring|stars)|cast|actors?|actress(?:es)?|"
                       r"star(?:s|ring)?|who plays|acts? in|acted in|lead")),
-    ("year", _phrase(r"what year|which year|when (?:was|did|is)|how old|release[sd]?|come out|came out|"
-                     r"oldest|newest|latest|earliest|most recent")),
-    ("rating", _phrase(r"rating|rated|score|any good|is it good|well liked|reviews?|how good|"
-                       r"(?:the )?best(?: one)?|(?:the )?worst(?: one)?")),
+    ("year", _phrase(r"what year|which year|when (?:was|did|is)|how old|release[sd]?|come out|came out")),
+    ("rating", _phrase(r"rating|rated|score|any good|is it good|well liked|reviews?|how good")),
     ("genres", _phrase(r"genres?|what kind|what sort|what type|scary|funny|romantic|violent|sad|"
                        r"(?:is|was) (?:it|that|this) (?:a |an )?\w+ (?:movie|film)|"
                        r"for kids|kid[- ]friendly|family[- ]friendly|animated|gory|dark|creepy|action")),
@@ -83,6 +81,9 @@ _ORDINAL_TARGET = _phrase(
 )
 _PRONOUN_TARGET = _phrase(r"it|that|this|that one|this one|its")
 _COMPARE = _phrase(r"which (?:one )?of (?:those|these|them|the (?:picks|movies|films|ones))")
+_SUPERLATIVE = _phrase(
+    r"oldest|earliest|newest|latest|most recent|best|worst|(?:highest|lowest|top)[- ]rated"
+)
 _PLURAL_TARGET = _phrase(r"those|these|them|they|which of|any of|all of|each of")
 
 
@@ -150,7 +151,8 @@ def _is_question(text: str, u: Understanding) -> bool:
     rest = _strip_titles(text, u)
     if _states_taste(text, u) or _states_genre_taste(text, u):
         return False
-    if _COMPARE.search(rest) and aspect(rest) != "about":  # "which of them is the newest?" (not "newer")
+    if _COMPARE.search(rest) and (aspect(rest) != "about" or _SUPERLATIVE.search(rest)):
+        # "which of them is the newest?" compares the last picks ("newest" is not the critique "newer")
         return True
     if u.critiques or u.k is not None or u.clear_years:
         return False
