@@ -58,6 +58,13 @@ class PipelineConfig(BaseModel):
     n_cf: int = Field(default=1000, ge=0, description="candidates from the CF model (when movies are liked)")
     n_prior: int = Field(default=1000, ge=0, description="most recommended movies of the ReDial prior")
     n_related: int = Field(default=300, ge=0, description="movies named together with this conversation's")
+    words_match: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description="a turn with words but no movie or genre: the prior's movies join only when their "
+        "cosine to the words is at least this share of the index's best (0: always)",
+    )
     n_dialogue: int = Field(default=100, ge=0, description="nearest movies of the dialogue retriever")
     text_weight: float = Field(default=1.0, description="the words against the liked-movies centroid")
     diversity: float = Field(default=0.1, ge=0, le=1, description="base MMR trade-off")

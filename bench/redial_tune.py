@@ -196,6 +196,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--n-cf", type=int)
     ap.add_argument("--n-prior", type=int)
     ap.add_argument("--n-related", type=int)
+    ap.add_argument("--words-match", type=float)
     return ap.parse_args(argv)
 
 
@@ -208,7 +209,8 @@ def record(args: argparse.Namespace) -> dict[str, Any]:
     from agent.settings import PipelineConfig, Settings
     from retrieval.redial import TitleMapper, load_train_folder, load_turns
 
-    knobs = {k: getattr(args, k) for k in ("n_cf", "n_prior", "n_related") if getattr(args, k) is not None}
+    names = ("n_cf", "n_prior", "n_related", "words_match")
+    knobs = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
     settings = Settings(llm="none", prior="none", pipeline=PipelineConfig(diversity=0.0, **knobs))
     turns_path = args.turns or Path(settings.data_dir or ".") / "redial-ievalm" / "dev_turns.jsonl"
     app = RecommenderAgent.load(settings, progress=False)

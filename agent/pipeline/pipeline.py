@@ -197,12 +197,27 @@ class Pipeline:
                 cand[mid] = float("nan")
         if self.blend is not None:
             extra = self.blend.extra_candidates(req.seeds, self.config.n_prior, self.config.n_related)
+            genres = req.genres_liked or req.filters.genres_required
+            if not req.seeds and not genres and vec is not None and n_ret and self.config.words_match > 0:
+                extra = self._matching_words(extra, vec, float(np.nanmax(list(cand.values()))))
             if dial is not None:
                 extra += DialogueRetriever.best(self.catalogue, dial, self.config.n_dialogue)
             cand.update(
                 dict.fromkeys(admitted(self.catalogue, extra, req.filters, req.exclude, cand), np.nan)
             )
         return cand, n_ret, notices
+
+    def _matching_words(self, ids: list[int], vec: np.ndarray, best: float) -> list[int]:
+        """The ``ids`` whose cosine to the turn's words reaches ``words_match`` times the index's best hit.
+
+        A turn of words alone ("heist movies", no movie and no genre named) asks for a topic: the prior's
+        most recommended movies (superhero blockbusters) would outrank the topic's movies, so only those
+        matching the words join. A genre ("a good comedy") keeps them: popular comedies are a fair guess."""
+        known = [m for m in ids if m in self.catalogue]
+        if not known:
+            return []
+        sims = self.item_emb[self.catalogue.rows(known)] @ vec
+        return [m for m, s in zip(known, sims, strict=True) if s >= self.config.words_match * best]
 
     def _rank(
         self,

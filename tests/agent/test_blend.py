@@ -100,3 +100,40 @@ def test_without_a_prior_liked_genres_lift_movies(catalogue: Catalogue) -> None:
     lifted = pipe._prefer_genres(cf, ["Comedy"], diversity=0.0)
     assert lifted.ids == (1, 4, 5, 3)  # 0.7 + 0.5 beats 1.0; 0.2 + 0.5 does not beat 0.9
     assert pipe._prefer_genres(cf, [], 0.0).ids == cf.ids
+
+
+class FakeWordsEncoder:
+    """Maps each known text to a fixed unit vector (a unit test's stand-in for MiniLM)."""
+
+    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
+        self.vectors = vectors
+
+    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        return np.stack([self.vectors[t] for t in texts])
+
+
+def test_words_alone_keep_the_priors_popular_movies_out_unless_they_match() -> None:
+    from agent.pipeline.pipeline import Pipeline, PipelineRequest
+    from agent.settings import PipelineConfig
+    from ranking.fallback import FallbackRanker
+    from retrieval.retriever import ExactRetriever
+    from tests.agent.conftest import MOVIES, item_embeddings
+
+    catalogue = Catalogue(list(MOVIES))
+    emb = item_embeddings(catalogue)
+    row = {m.movie_id: i for i, m in enumerate(catalogue)}
+    words = {"space horror": emb[row[1]], "a comedy for kids": emb[row[7]]}  # Alien's, Paddington's vectors
+    enc = FakeWordsEncoder(words)
+    exact = ExactRetriever(catalogue, emb, enc)  # type: ignore[arg-type]
+    ranker = FallbackRanker(np.asarray(catalogue.ids), np.zeros(len(catalogue), np.float32), emb)
+    prior = ConversationPrior(Counter({7: 50, 9: 40}), {})  # Paddington and Toy Story: most recommended
+
+    def pool(words_match: float, text: str) -> set[int]:
+        config = PipelineConfig(n_retrieve=2, n_cf=0, n_prior=2, words_match=words_match)
+        pipe = Pipeline(catalogue, exact, ranker, emb, enc, config, exact, prior)  # type: ignore[arg-type]
+        req = PipelineRequest(text=text)
+        return set(pipe._pool(req, pipe.query_vector([], text), ranker)[0])
+
+    assert {7, 9} <= pool(0.0, "space horror")  # today's default: the prior's movies always join
+    assert not {7, 9} & pool(0.7, "space horror")  # a topic: off-topic popular movies stay out
+    assert 7 in pool(0.7, "a comedy for kids")  # words that match them: they stay
