@@ -52,11 +52,21 @@ def test_acts(facts_catalogue: Catalogue, message: str, act: str) -> None:
     assert engine.understand(message).act == act
 
 
-def test_question_answers_from_facts_without_picks_or_likes(facts_catalogue: Catalogue) -> None:
-    engine = fake_engine_over(facts_catalogue)
+def _answers_without_picks(catalogue: Catalogue, shown: list[int], cases: dict[str, str]) -> None:
+    """Each question (asked in turn) is answered with its expected text, no picks, likes and picks kept."""
+    engine = fake_engine_over(catalogue)
     state = SessionState()
-    state.show([10, 3, 8])
+    state.show(shown)
     before = (list(state.liked), list(state.last_picks))
+    for message, expected in cases.items():
+        reply = _send(engine, state, message)
+        assert reply.act == "question", message
+        assert reply.recommendations == (), message
+        assert expected in reply.text, (message, reply.text)
+        assert (list(state.liked), list(state.last_picks)) == before, message
+
+
+def test_question_answers_from_facts_without_picks_or_likes(facts_catalogue: Catalogue) -> None:
     cases = {
         "who directed the first one?": "Michael Mann",
         "who's in it?": "Al Pacino",
@@ -66,20 +76,11 @@ def test_question_answers_from_facts_without_picks_or_likes(facts_catalogue: Cat
         "how is the last one rated?": "3.3",
         "why the first one?": "Heat (1995)",
     }
-    for message, fact in cases.items():
-        reply = _send(engine, state, message)
-        assert reply.act == "question", message
-        assert reply.recommendations == (), message
-        assert fact in reply.text, (message, reply.text)
-        assert (list(state.liked), list(state.last_picks)) == before, message
+    _answers_without_picks(facts_catalogue, [10, 3, 8], cases)
 
 
 def test_questions_comparing_the_last_picks(facts_catalogue: Catalogue) -> None:
-    engine = fake_engine_over(facts_catalogue)
-    state = SessionState()
-    state.show([10, 3, 8, 1])  # Heat 1995 3.9, The Matrix 1999 4.2, Scream 1996 3.3, Alien 1979 4.0
-    before = (list(state.liked), list(state.last_picks))
-    cases = {
+    cases = {  # Heat 1995 3.9, The Matrix 1999 4.2, Scream 1996 3.3, Alien 1979 4.0
         "which of those is the oldest?": "the oldest is Alien (1979).",
         "which of them is the newest?": "the newest is The Matrix (1999).",
         "which of those is the best rated?": "the best rated is The Matrix (1999), 4.2 out of 5",
@@ -87,13 +88,10 @@ def test_questions_comparing_the_last_picks(facts_catalogue: Catalogue) -> None:
         "which of those is the shortest?": "I don't hold running times",
         "how long is the second one?": "can't say how long The Matrix (1999) is.",
     }
-    for message, expected in cases.items():
-        reply = _send(engine, state, message)
-        assert reply.act == "question", message
-        assert reply.recommendations == (), message
-        assert expected in reply.text, (message, reply.text)
-        assert (list(state.liked), list(state.last_picks)) == before, message
-    assert engine.understand("what's the best sci-fi of the 90s?").act == "recommend"
+    _answers_without_picks(facts_catalogue, [10, 3, 8, 1], cases)
+    assert (
+        fake_engine_over(facts_catalogue).understand("what's the best sci-fi of the 90s?").act == "recommend"
+    )
 
 
 def test_pronoun_follows_the_movie_asked_about(facts_catalogue: Catalogue) -> None:

@@ -35,12 +35,18 @@ FAKE = [sys.executable, "-m", "tests.ui.replica_server"]
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
+    yield from fake_cluster(SECRET)
+
+
+def fake_cluster(secret: str) -> Iterator[Cluster]:
+    """PostgreSQL, three replicas of the fake agent sharing ``secret`` and nginx, all on 127.0.0.1 (a
+    fixture body: it skips without the Debian packages)."""
     missing = missing_tools()
     if missing:
         pytest.skip(f"needs Debian packages {missing}: apt-get install -y {' '.join(missing)}")
     with Cluster() as c:
         c.start_postgres()
-        c.start_replicas(3, FAKE, {"REELCHAT_SECRET_KEY": SECRET})
+        c.start_replicas(3, FAKE, {"REELCHAT_SECRET_KEY": secret})
         c.wait_replicas(120)
         c.start_nginx()
         yield c
