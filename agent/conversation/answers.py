@@ -52,13 +52,13 @@ def answer(
     st = state or SessionState()
     served = dict(zip(st.last_picks, st.last_served, strict=False))
     kind = aspect(question)
+    movies = [catalogue.get(m) for m in movie_ids]
     if kind == "length":
-        return _no_length([catalogue.get(m) for m in movie_ids])
-    if len(movie_ids) > 1 and (best := _superlative(question, [catalogue.get(m) for m in movie_ids])):
+        return _no_length(movies)
+    if len(movies) > 1 and (best := _superlative(question, movies)):
         return best
     parts = []
-    for mid in movie_ids[:3]:
-        movie = catalogue.get(mid)
+    for mid, movie in zip(movie_ids[:3], movies, strict=False):
         if kind == "why":
             taste = (st.liked, st.genres_liked)
             parts.append(_why(movie, evidence, taste, st.text, st.member_list(), served.get(mid)))
@@ -90,18 +90,18 @@ def _superlative(question: str, movies: Sequence[Movie]) -> str | None:
         if not pattern.search(question):
             continue
         if fact == "year":
-            held = [(float(m.year), m, m.label) for m in movies if m.year]
+            held = [(float(m.year), m.label) for m in movies if m.year]
         else:
             held = [
-                (float(m.rating_mean), m, f"{m.label}, {m.rating_mean:.1f} out of 5 on MovieLens")
+                (float(m.rating_mean), f"{m.label}, {m.rating_mean:.1f} out of 5 on MovieLens")
                 for m in movies
                 if m.rating_mean is not None and m.rating_count
             ]
         if not held:
             return f"I don't hold the {'release years' if fact == 'year' else 'ratings'} of those movies."
-        value = (max if largest else min)(v for v, _, _ in held)
-        top = [text for v, _, text in held if v == value]
-        others = [text for v, _, text in held if v != value]
+        value = (max if largest else min)(v for v, _ in held)
+        top = [text for v, text in held if v == value]
+        others = [text for v, text in held if v != value]
         line = f"Of those, the {said} is {' and '.join(top)}."
         return line + (f" The others: {'; '.join(others)}." if others else "")
     return None
